@@ -1,0 +1,219 @@
+package mimewalk
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// attachment sniffs one decoded attachment and stores it, or unpacks it
+// when it is a TNEF container.
+func (wk *walk) attachment(r io.Reader, name string) error {
+	head, err := readHead(r)
+	if err != nil {
+		return wk.readErr(name, err)
+	}
+	typ := Sniff(head)
+	if typ == tnefType {
+		return wk.tnef(name, io.MultiReader(bytes.NewReader(head), r))
+	}
+	_, err = wk.store(name, head, r, typ)
+	return err
+}
+
+func readHead(r io.Reader) ([]byte, error) {
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(r, head)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return head[:n], err
+}
+
+// readErr classifies an error met while reading an attachment's data.
+func (wk *walk) readErr(name string, err error) error {
+	switch {
+	case wk.src.err != nil:
+		return wk.src.err
+	case errors.Is(err, errHeaderTooLarge):
+		return formatErr("a MIME part header is larger than the limit", err)
+	}
+	return formatErr(fmt.Sprintf("attachment %q cannot be decoded", name), err)
+}
+
+// store checks one file against the policy and writes it to a new blob.
+// It returns a function that renames the stored attachment.
+func (wk *walk) store(name string, head []byte, r io.Reader, typ string) (func(string), error) {
+	p := wk.w.cfg.Policy
+	wk.nAtt++
+	if name == "" {
+		name = fmt.Sprintf("attachment-%d", wk.nAtt)
+	}
+	if wk.nAtt > p.MaxAttachments {
+		return nil, p.errCount(name)
+	}
+	class, ok := p.Classify(typ)
+	if !ok {
+		return nil, p.errType(name, typ)
+	}
+	limit := class.MaxSize
+	if limit <= 0 {
+		limit = 1<<63 - 1
+	}
+	if int64(len(head)) > limit {
+		return nil, p.errSize(name, typ, int64(len(head)), limit)
+	}
+	bw, err := wk.w.cfg.Blobs.Create(wk.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create attachment blob: %w", err)
+	}
+	idx := len(wk.res.Attachments)
+	wk.res.Attachments = append(wk.res.Attachments, storage.Attachment{Filename: name, ContentType: typ})
+	wk.pending = append(wk.pending, &pending{bw: bw, att: idx})
+	ew := &errWriter{w: bw}
+	ew.Write(head)
+	rest := limit - int64(len(head))
+	if rest < 1<<62 {
+		rest++ // one byte more than allowed tells us the limit was crossed
+	}
+	n, err := io.CopyBuffer(ew, io.LimitReader(r, rest), make([]byte, 32<<10))
+	size := int64(len(head)) + n
+	switch {
+	case ew.err != nil:
+		return nil, fmt.Errorf("write attachment blob: %w", ew.err)
+	case err != nil && errors.Is(err, io.ErrUnexpectedEOF) && wk.src.eof && wk.src.err == nil:
+		wk.defect("attachment %q cut short by the end of the message", name)
+	case err != nil:
+		return nil, wk.readErr(name, err)
+	}
+	if size > limit {
+		return nil, p.errSize(name, typ, size, limit)
+	}
+	wk.res.Attachments[idx].Size = size
+	return func(long string) {
+		if long = cleanName(long); long != "" {
+			wk.res.Attachments[idx].Filename = long
+		}
+	}, nil
+}
+
+// tnef unpacks a winmail.dat and stores each file inside it as an
+// attachment; the container itself is kept only in the raw message.
+func (wk *walk) tnef(name string, r io.Reader) error {
+	err := decodeTNEF(r, func(fname string, data io.Reader) (func(string), error) {
+		head, err := readHead(data)
+		if err != nil {
+			return nil, wk.readErr(fname, err)
+		}
+		return wk.store(cleanName(fname), head, data, Sniff(head))
+	})
+	if errors.Is(err, errTNEF) {
+		if wk.src.err != nil {
+			return wk.src.err
+		}
+		if name == "" {
+			name = "winmail.dat"
+		}
+		return formatErr(fmt.Sprintf("attachment %q is a damaged Outlook (TNEF) container", name), err)
+	}
+	return err
+}
+
+// errWriter keeps the first write error and swallows later writes.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err == nil {
+		_, e.err = e.w.Write(p)
+	}
+	if e.err != nil {
+		return 0, e.err
+	}
+	return len(p), nil
+}
+
+// b64clean feeds base64.StdEncoding only well-formed quanta: per RFC 2045
+// section 6.8 characters outside the alphabet are ignored; the data ends at
+// the first "="; a last incomplete quantum is padded (2 or 3 characters) or
+// dropped (1 character, recorded as a defect). So malformed base64 decodes
+// to what is parseable and never fails.
+type b64clean struct {
+	r    io.Reader
+	wk   *walk
+	buf  []byte
+	obuf []byte
+	out  []byte
+	hold [4]byte
+	nh   int
+	end  bool
+	err  error
+}
+
+func newBase64(r io.Reader, wk *walk) io.Reader {
+	return base64.NewDecoder(base64.StdEncoding, &b64clean{r: r, wk: wk, buf: make([]byte, 8<<10), obuf: make([]byte, 0, 8<<10+8)})
+}
+
+func isB64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/'
+}
+
+func (b *b64clean) Read(p []byte) (int, error) {
+	for len(b.out) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		var n int
+		var err error
+		if !b.end {
+			n, err = b.r.Read(b.buf)
+		} else {
+			err = io.EOF
+		}
+		out := b.obuf[:0]
+		for _, c := range b.buf[:n] {
+			if b.end {
+				break
+			}
+			if c == '=' {
+				b.end = true
+				break
+			}
+			if !isB64(c) {
+				continue
+			}
+			b.hold[b.nh] = c
+			b.nh++
+			if b.nh == 4 {
+				out = append(out, b.hold[:]...)
+				b.nh = 0
+			}
+		}
+		if err != nil || b.end {
+			switch b.nh {
+			case 1:
+				if b.wk != nil {
+					b.wk.defect("base64 data ends with a lone character")
+				}
+			case 2, 3:
+				out = append(out, b.hold[:b.nh]...)
+				out = append(out, "=="[:4-b.nh]...)
+			}
+			b.nh = 0
+			if err == nil {
+				err = io.EOF
+			}
+			b.err = err
+		}
+		b.out = out
+	}
+	n := copy(p, b.out)
+	b.out = b.out[n:]
+	return n, nil
+}
