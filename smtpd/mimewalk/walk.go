@@ -113,7 +113,7 @@ func (w *Walker) Walk(ctx context.Context, r io.Reader) (*Result, error) {
 	wk := &walk{w: w, ctx: ctx, res: &Result{}}
 	wk.src = &source{r: r, ctx: ctx}
 	wk.raw = &sink{w: raw}
-	wk.pending = append(wk.pending, &pending{bw: raw})
+	wk.pending = append(wk.pending, &pending{bw: raw, att: -1})
 	err = wk.run()
 	if err == nil {
 		err = wk.commit()
