@@ -1,0 +1,164 @@
+package mimewalk
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// genMessage streams a message with one base64 PDF of pdfSize bytes without
+// ever holding it: the PDF bytes are generated, encoded and wrapped on the
+// fly through an io.Pipe.
+func genMessage(pdfSize int64) io.Reader {
+	head := mixed(textPart) // ends with the closing boundary; cut it off
+	head = strings.TrimSuffix(head, "--b1--\r\n") + "--b1\r\nContent-Type: application/pdf; name=\"big.pdf\"\r\n" +
+		"Content-Disposition: attachment; filename=\"big.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	pr, pw := io.Pipe()
+	go func() {
+		lw := &lineWrapper{w: pw}
+		enc := base64.NewEncoder(base64.StdEncoding, lw)
+		buf := pdfData(64 << 10)
+		for left := pdfSize; left > 0; {
+			n := min(int64(len(buf)), left)
+			if _, err := enc.Write(buf[:n]); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			left -= n
+			copy(buf, fmt.Sprintf("%016x", left)) // vary the content a little
+		}
+		enc.Close()
+		lw.flush()
+		io.WriteString(pw, "\r\n--b1--\r\n")
+		pw.Close()
+	}()
+	return io.MultiReader(strings.NewReader(head), pr)
+}
+
+// lineWrapper breaks base64 output into 76-character lines.
+type lineWrapper struct {
+	w   io.Writer
+	col int
+	out []byte
+}
+
+func (l *lineWrapper) Write(p []byte) (int, error) {
+	for _, c := range p {
+		l.out = append(l.out, c)
+		if l.col++; l.col == 76 {
+			l.out = append(l.out, '\r', '\n')
+			l.col = 0
+		}
+	}
+	if len(l.out) >= 32<<10 {
+		return len(p), l.flush()
+	}
+	return len(p), nil
+}
+
+func (l *lineWrapper) flush() error {
+	_, err := l.w.Write(l.out)
+	l.out = l.out[:0]
+	return err
+}
+
+// heapSampler records the largest HeapInuse seen while it runs.
+type heapSampler struct {
+	peak atomic.Uint64
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func sampleHeap() *heapSampler {
+	s := &heapSampler{stop: make(chan struct{})}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > s.peak.Load() {
+				s.peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return s
+}
+
+func (s *heapSampler) done() uint64 { close(s.stop); s.wg.Wait(); return s.peak.Load() }
+
+// TestWalkMemory walks a ~333 MB message carrying a 250 MB (decoded) PDF
+// and checks that the heap does not grow with the message.
+//
+//	go test -run TestWalkMemory -v ./smtpd/mimewalk
+func TestWalkMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("walks a 333 MB message; skipped with -short")
+	}
+	const pdfSize = 250_000_000
+	w, blobs := newTestWalker(t)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s := sampleHeap()
+	start := time.Now()
+	res, err := w.Walk(context.Background(), genMessage(pdfSize))
+	elapsed := time.Since(start)
+	peak := s.done()
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatalf("Walk = %v", err)
+	}
+	if len(res.Attachments) != 1 || res.Attachments[0].Size != pdfSize || res.Attachments[0].ContentType != "application/pdf" {
+		t.Fatalf("Attachments = %+v", res.Attachments)
+	}
+	_ = blobs
+	alloc := after.TotalAlloc - before.TotalAlloc
+	growth := int64(peak) - int64(before.HeapInuse)
+	t.Logf("message %d bytes (PDF %d) in %v (%.0f MB/s); HeapInuse before %.1f MiB, peak %.1f MiB (+%.1f MiB); TotalAlloc during walk %.1f MiB",
+		res.RawSize, pdfSize, elapsed.Round(time.Millisecond), float64(res.RawSize)/1e6/elapsed.Seconds(),
+		mib(before.HeapInuse), mib(peak), float64(growth)/(1<<20), mib(alloc))
+	if growth > 16<<20 {
+		t.Errorf("HeapInuse grew by %.1f MiB walking the message, want < 16 MiB", float64(growth)/(1<<20))
+	}
+	if alloc > 32<<20 {
+		t.Errorf("TotalAlloc grew by %.1f MiB walking a %d-byte message, want < 32 MiB", mib(alloc), res.RawSize)
+	}
+}
+
+func mib(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// BenchmarkWalk measures the walk of a message with a 10 MB PDF into file
+// blobs (the raw copy and the decoded PDF are both written).
+//
+//	go test -run '^$' -bench Walk -benchmem ./smtpd/mimewalk
+func BenchmarkWalk(b *testing.B) {
+	for _, size := range []int64{4 << 10, 10 << 20} {
+		b.Run(fmt.Sprintf("pdf=%d", size), func(b *testing.B) {
+			w, _ := newTestWalker(b)
+			var msgSize int64
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := w.Walk(context.Background(), genMessage(size))
+				if err != nil {
+					b.Fatal(err)
+				}
+				msgSize = res.RawSize
+				w.Discard(context.Background(), res)
+			}
+			b.SetBytes(msgSize)
+		})
+	}
+}
