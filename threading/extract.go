@@ -1,0 +1,226 @@
+package threading
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Extract returns the new text of a plain-text reply: quoted history
+// ("On … wrote:" in English, German, French, Spanish, Dutch, Italian and
+// Portuguese, possibly wrapped over two or three lines; Outlook's
+// "-----Original Message-----" and "From: … Sent: … To: … Subject:"
+// header blocks in those languages; ">" blocks, also below the new text
+// or interleaved with it) and signatures ("-- ", "Sent from my iPhone"
+// and the like) are removed. The result has no trailing spaces, at most
+// one blank line in a row, and is "" when the reply adds nothing.
+//
+// It never looks at the subject and never fails; the raw message stays
+// the record, this is only its readable summary.
+func Extract(text string) string {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	lines = cutHistory(lines)
+	lines = dropQuotes(lines)
+	return tidyText(strings.Join(lines, "\n"))
+}
+
+// ExtractHTML is Extract for a reply that has only an HTML body: the
+// quote containers mailers mark in HTML (Gmail's gmail_quote, Outlook's
+// divRplyFwdMsg, #appendonsend and border-top separator, Apple Mail's and
+// Thunderbird's <blockquote type="cite">) are dropped, the rest is
+// rendered with HTMLToText and then cleaned like plain text.
+func ExtractHTML(html string) string {
+	return Extract(htmlReplyText(html))
+}
+
+// maxAttributionLines is how many lines an "On … wrote:" line may be
+// wrapped over.
+const maxAttributionLines = 3
+
+var (
+	// attributionRE matches a whole attribution line, once joined and with
+	// whitespace collapsed.
+	attributionRE = regexp.MustCompile(`(?i)^(?:` +
+		`(?:on|am|le|el|op|il|em|den|på)\s.{3,300}\s(?:wrote|a écrit|escribió|escribio|ha scritto|escreveu|skrev)\s?:` +
+		`|(?:am|op)\s.{3,300}\s(?:schrieb|schreef)\s.{0,200}:` +
+		`|.{0,200}@.{0,200}\s(?:wrote|schrieb|a écrit|escribió|escribio|schreef|ha scritto|escreveu|skrev)\s?:` +
+		`|.{0,200}@.{0,200}\s(?:schrieb am|schreef op)\s.{3,100}:` +
+		`|.{1,80}\s(?:wrote|schrieb|a écrit|escribió|schreef|ha scritto|escreveu)\s?:` +
+		`)$`)
+	// strongAttributionRE are attributions certain enough to cut the rest
+	// of the text even when no ">" block follows: an opener word, a digit
+	// (date or time) and the verb.
+	strongAttributionRE = regexp.MustCompile(`(?i)^(?:on|am|le|el|op|il|em)\s.*\d.*\s(?:wrote|schrieb|a écrit|escribió|escribio|schreef|ha scritto|escreveu)(?:\s.*)?\s?:$`)
+
+	// signOffRE are the mobile mailers' automatic last lines.
+	signOffRE = regexp.MustCompile(`(?i)^(?:` +
+		`sent from my .{1,60}` +
+		`|sent (?:from|with|via) (?:outlook|mail for windows|yahoo mail|aol|proton ?mail|samsung|gmail|bluemail|spark|my).{0,60}` +
+		`|get outlook for .{1,80}` +
+		`|von meinem .{1,60} gesendet\.?` +
+		`|gesendet (?:von|mit) (?:meinem|outlook|der|mail).{0,60}` +
+		`|envoyé (?:de|depuis) (?:mon|ma|outlook|l'application|yahoo).{0,60}` +
+		`|enviado (?:desde|con) (?:mi|outlook|yahoo|correo).{0,60}` +
+		`|enviado do meu .{1,60}` +
+		`|inviato da .{1,60}` +
+		`|verzonden (?:vanaf|met|van) (?:mijn|outlook).{0,60}` +
+		`)$`)
+
+	// separatorRE are the lines clients put above unquoted history.
+	separatorRE = regexp.MustCompile(`(?i)^[-_=*\s]*(?:original message|ursprüngliche nachricht|originalnachricht|message d'origine|message original|mensaje original|messaggio originale|oorspronkelijk bericht|origineel bericht|mensagem original|reply message)[-_=*\s]*$`)
+
+	// underscoreRE is Outlook's line above a reply header block.
+	underscoreRE = regexp.MustCompile(`^_{10,}$`)
+
+	// forwardRE marks forwarded content, which is kept.
+	forwardRE = regexp.MustCompile(`(?i)^[-\s]*(?:forwarded message|begin forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada)[-:\s]*$`)
+
+	headerFromRE = regexp.MustCompile(`(?i)^\*?(?:from|von|de|van|da|od|från|fra)\s?:\*?\s*\S`)
+	headerRestRE = regexp.MustCompile(`(?i)^\*?(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|objet|enviado|fecha|para|asunto|verzonden|aan|onderwerp|inviato|data|a|oggetto|enviada|assunto|cc|reply-to)\s?:`)
+)
+
+// norm prepares a line for matching: NBSP as space, trimmed.
+func norm(l string) string {
+	return strings.TrimSpace(strings.ReplaceAll(l, "\u00a0", " "))
+}
+
+func isQuoted(l string) bool {
+	return strings.HasPrefix(strings.TrimLeft(l, " \t"), ">")
+}
+
+func isBlank(l string) bool { return norm(l) == "" }
+
+// attributionAt reports whether an attribution line starts at lines[i],
+// and how many lines it spans.
+func attributionAt(lines []string, i int, strong bool) (int, bool) {
+	if isQuoted(lines[i]) || isBlank(lines[i]) {
+		return 0, false
+	}
+	joined := ""
+	for k := 0; k < maxAttributionLines && i+k < len(lines); k++ {
+		l := norm(lines[i+k])
+		if l == "" || isQuoted(lines[i+k]) {
+			break
+		}
+		if k > 0 {
+			joined += " "
+		}
+		joined += l
+		if !strings.HasSuffix(joined, ":") {
+			continue
+		}
+		joined := strings.Join(strings.Fields(joined), " ")
+		if attributionRE.MatchString(joined) && (!strong || strongAttributionRE.MatchString(joined)) {
+			return k + 1, true
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// headerBlockAt reports whether an Outlook-style reply header ("From: …"
+// followed by at least two of "Sent:", "To:", "Subject:"… in one of the
+// supported languages) starts at lines[i].
+func headerBlockAt(lines []string, i int) bool {
+	if !headerFromRE.MatchString(norm(lines[i])) {
+		return false
+	}
+	n := 0
+	for j := i + 1; j < len(lines) && j <= i+8; j++ {
+		if headerRestRE.MatchString(norm(lines[j])) {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// afterForward reports whether lines[i] follows a forwarded-message
+// marker (blank lines aside).
+func afterForward(lines []string, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
+		if isBlank(lines[j]) {
+			continue
+		}
+		return forwardRE.MatchString(norm(lines[j]))
+	}
+	return false
+}
+
+// onlyQuotesAfter reports whether every line from i on is blank or quoted.
+func onlyQuotesAfter(lines []string, i int) bool {
+	for _, l := range lines[i:] {
+		if !isQuoted(l) && !isBlank(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// cutHistory returns the lines before the first marker after which
+// everything is history or signature: a signature delimiter, a mobile
+// sign-off, an "Original Message" separator, an Outlook header block, or
+// an attribution line not followed by a ">" block.
+func cutHistory(lines []string) []string {
+	for i, raw := range lines {
+		if isQuoted(raw) {
+			continue
+		}
+		l := norm(raw)
+		switch {
+		case strings.TrimRight(raw, "\r") == "-- " || l == "--":
+			return lines[:i]
+		case signOffRE.MatchString(l), separatorRE.MatchString(l):
+			return lines[:i]
+		case underscoreRE.MatchString(l) && i+1 < len(lines) && (headerBlockAt(lines, i+1) || i+2 < len(lines) && isBlank(lines[i+1]) && headerBlockAt(lines, i+2)):
+			return lines[:i]
+		case headerBlockAt(lines, i) && !afterForward(lines, i):
+			return lines[:i]
+		}
+		if n, ok := attributionAt(lines, i, false); ok {
+			next := i + n
+			for next < len(lines) && isBlank(lines[next]) {
+				next++
+			}
+			if next < len(lines) && isQuoted(lines[next]) && !onlyQuotesAfter(lines, next) {
+				continue // bottom-posting: dropQuotes removes it with its block
+			}
+			if onlyQuotesAfter(lines, next) {
+				return lines[:i]
+			}
+			if _, strong := attributionAt(lines, i, true); strong {
+				return lines[:i]
+			}
+		}
+	}
+	return lines
+}
+
+// dropQuotes removes ">" lines and the attribution lines just above each
+// ">" block.
+func dropQuotes(lines []string) []string {
+	keep := make([]bool, len(lines))
+	for i := range lines {
+		keep[i] = !isQuoted(lines[i])
+	}
+	for i := 0; i < len(lines); i++ {
+		n, ok := attributionAt(lines, i, false)
+		if !ok {
+			continue
+		}
+		next := i + n
+		for next < len(lines) && next <= i+n+2 && isBlank(lines[next]) {
+			next++
+		}
+		if next < len(lines) && isQuoted(lines[next]) {
+			for k := i; k < i+n; k++ {
+				keep[k] = false
+			}
+		}
+	}
+	out := lines[:0:0]
+	for i, l := range lines {
+		if keep[i] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
