@@ -3,6 +3,7 @@ package threading
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Extract returns the new text of a plain-text reply: quoted history
@@ -17,6 +18,7 @@ import (
 // It never looks at the subject and never fails; the raw message stays
 // the record, this is only its readable summary.
 func Extract(text string) string {
+	text = truncateUTF8(text, MaxExtractBytes)
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 	lines = cutHistory(lines)
 	lines = dropQuotes(lines)
@@ -29,7 +31,23 @@ func Extract(text string) string {
 // Thunderbird's <blockquote type="cite">) are dropped, the rest is
 // rendered with HTMLToText and then cleaned like plain text.
 func ExtractHTML(html string) string {
-	return Extract(htmlReplyText(html))
+	return Extract(htmlReplyText(truncateUTF8(html, 4*MaxExtractBytes)))
+}
+
+// MaxExtractBytes is how much of a plain-text body Extract looks at
+// (ExtractHTML: four times as much HTML); the new text of a reply is at
+// its top.
+const MaxExtractBytes = 1 << 20
+
+// truncateUTF8 cuts s to at most n bytes, not inside a UTF-8 sequence.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for i := 0; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(s[n]); i++ {
+		n--
+	}
+	return s[:n]
 }
 
 // maxAttributionLines is how many lines an "On … wrote:" line may be

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -159,5 +160,37 @@ func addCorpusSeeds(f *testing.F, ext string) {
 			f.Fatal(err)
 		}
 		f.Add(string(b))
+	}
+}
+
+// TestExtractPathological checks that hostile inputs stay linear: many
+// raw-text elements, deep quotes, huge bodies.
+func TestExtractPathological(t *testing.T) {
+	inputs := map[string]string{
+		"styles":      strings.Repeat("<style>x</style>", 200000),
+		"deep quotes": strings.Repeat("<blockquote>", 200000) + strings.Repeat("line<br>", 10000),
+		"comments":    strings.Repeat("<!-- x -->", 200000),
+		"open tags":   strings.Repeat("<a b='c", 100000),
+	}
+	for name, in := range inputs {
+		start := time.Now()
+		out := HTMLToText(in)
+		ExtractHTML(in)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: HTMLToText took %v", name, d)
+		}
+		if len(out) > 4*len(in) {
+			t.Errorf("%s: HTMLToText output %d bytes from %d", name, len(out), len(in))
+		}
+	}
+	big := strings.Repeat("Bob wrote:\n\n\n", 100000) + strings.Repeat("> q\n", 100000)
+	start := time.Now()
+	Extract(big)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Extract(big) took %v", d)
+	}
+	huge := strings.Repeat("é", MaxExtractBytes)
+	if got := Extract(huge); len(got) > MaxExtractBytes || !utf8.ValidString(got) {
+		t.Errorf("Extract(2 MiB) = %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
 	}
 }

@@ -28,6 +28,9 @@ func htmlReplyText(s string) string {
 // maxHTMLDepth bounds the element stack of malformed documents.
 const maxHTMLDepth = 512
 
+// maxQuotePrefix bounds the "> " rendered for nested blockquotes.
+const maxQuotePrefix = 8
+
 type htmlElem struct {
 	name  string
 	quote bool // a rendered blockquote
@@ -122,12 +125,17 @@ func skipPast(s string, b byte) int {
 // skipRaw returns the length of the raw text of element name at the
 // start of s, including its end tag.
 func skipRaw(s, name string) int {
-	lower := strings.ToLower(s)
-	j := strings.Index(lower, "</"+name)
-	if j < 0 {
-		return len(s)
+	for j := 0; ; {
+		k := strings.Index(s[j:], "</")
+		if k < 0 {
+			return len(s)
+		}
+		k += j
+		if end := k + 2 + len(name); end <= len(s) && strings.EqualFold(s[k+2:end], name) {
+			return k + skipPast(s[k:], '>')
+		}
+		j = k + 2
 	}
-	return j + skipPast(s[j:], '>')
 }
 
 func isASCIILetter(b byte) bool { return b|0x20 >= 'a' && b|0x20 <= 'z' }
@@ -232,9 +240,19 @@ func (c *htmlConv) start(name string, attrs map[string]string, selfClosing bool)
 	if voidElems[name] || selfClosing {
 		return
 	}
-	switch name {
-	case "li":
+	if name == "li" {
 		c.write("- ")
+	}
+	if len(c.stack) >= maxHTMLDepth {
+		// Too deep to track: render the element as inline, and end the
+		// reply at a quote too deep to drop.
+		if c.dropAt == len(c.stack) {
+			c.dropAt = -1
+			c.stopped = true
+		}
+		return
+	}
+	switch name {
 	case "blockquote":
 		if !c.strip && !c.dropping() {
 			e.quote = true
@@ -243,12 +261,6 @@ func (c *htmlConv) start(name string, attrs map[string]string, selfClosing bool)
 	case "pre":
 		e.pre = true
 		c.pre++
-	}
-	if len(c.stack) >= maxHTMLDepth {
-		if c.dropAt == len(c.stack) {
-			c.dropAt = -1
-		}
-		return
 	}
 	c.stack = append(c.stack, e)
 }
@@ -332,7 +344,7 @@ func (c *htmlConv) write(s string) {
 	}
 	c.nl = 0
 	if c.bol {
-		c.out.WriteString(strings.Repeat("> ", c.quote))
+		c.out.WriteString(strings.Repeat("> ", min(c.quote, maxQuotePrefix)))
 		c.bol = false
 	} else if c.space {
 		c.out.WriteByte(' ')
