@@ -120,6 +120,20 @@ func TestWalkBodies(t *testing.T) {
 	}
 }
 
+func TestWalkBareLF(t *testing.T) {
+	msg := strings.ReplaceAll(mixed(textPart, filePart("a.pdf", "application/pdf", pdfData(5000))), "\r\n", "\n")
+	res, err, blobs := walkMsg(t, msg)
+	if err != nil {
+		t.Fatalf("Walk(bare LF) = %v", err)
+	}
+	if len(res.Attachments) != 1 || !bytes.Equal(blobs.read(t, res.Attachments[0].BlobKey), pdfData(5000)) {
+		t.Errorf("Attachments = %+v, want the PDF intact", res.Attachments)
+	}
+	if !strings.Contains(res.Text, "find the file attached") {
+		t.Errorf("Text = %q", res.Text)
+	}
+}
+
 func TestWalkHeader(t *testing.T) {
 	msg := stdHeader + "\r\nbody\r\n"
 	res, err, _ := walkMsg(t, msg)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mimewalk
+
+const raceEnabled = false
