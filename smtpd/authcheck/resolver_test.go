@@ -33,7 +33,9 @@ func (m *memResolver) fail(name string) error {
 	return nil
 }
 
-func notFound(name string) error { return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true} }
+func notFound(name string) error {
+	return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
 
 func (m *memResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	m.mu.Lock()

@@ -34,7 +34,7 @@ func tnefEncode(t testing.TB, files []tnefFile) []byte {
 		}
 		binary.Write(&b, binary.LittleEndian, sum)
 	}
-	rec(tnefLevelMessage, 0x00089006, []byte{0, 0, 1, 0})                  // attTnefVersion
+	rec(tnefLevelMessage, 0x00089006, []byte{0, 0, 1, 0})                    // attTnefVersion
 	rec(tnefLevelMessage, 0x00078008, []byte("IPM.Microsoft Mail.Note\x00")) // attMessageClass
 	for _, f := range files {
 		rec(tnefLevelAttachment, attAttachRendData, make([]byte, 14))

@@ -286,8 +286,8 @@ func (s *source) Read(p []byte) (int, error) {
 // sink copies the raw message into its blob. It never fails the parse: a
 // write error is kept for the end, and off stops writing.
 type sink struct {
-	w   io.Writer
-	err error
+	w       io.Writer
+	err     error
 	stopped bool
 }
 
