@@ -73,7 +73,7 @@ func (wk *walk) store(name string, head []byte, r io.Reader, typ string) (func(s
 	}
 	idx := len(wk.res.Attachments)
 	wk.res.Attachments = append(wk.res.Attachments, storage.Attachment{Filename: name, ContentType: typ})
-	wk.pending = append(wk.pending, &pending{bw: bw, att: idx})
+	wk.open = append(wk.open, bw)
 	ew := &errWriter{w: bw}
 	ew.Write(head)
 	rest := limit - int64(len(head))
@@ -93,7 +93,16 @@ func (wk *walk) store(name string, head []byte, r io.Reader, typ string) (func(s
 	if size > limit {
 		return nil, p.errSize(name, typ, size, limit)
 	}
+	// Commit now, so at most two blobs (raw and this one) are open at a
+	// time; a later failure deletes it again.
+	key, err := bw.Commit(wk.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("commit attachment blob: %w", err)
+	}
+	wk.open = wk.open[:len(wk.open)-1]
+	wk.done = append(wk.done, key)
 	wk.res.Attachments[idx].Size = size
+	wk.res.Attachments[idx].BlobKey = key
 	return func(long string) {
 		if long = cleanName(long); long != "" {
 			wk.res.Attachments[idx].Filename = long

@@ -17,12 +17,13 @@ import (
 // storage/sqlstore's OpenTest is available. It checks that every blob a
 // walk created was either committed or aborted.
 type fileBlobs struct {
-	dir     string
-	mu      sync.Mutex
-	seq     int
-	open    map[int]bool // writers neither committed nor aborted
-	failAt  int          // fail the failAt-th Create (1-based); 0: never
-	creates int
+	dir        string
+	mu         sync.Mutex
+	seq        int
+	open       map[int]bool // writers neither committed nor aborted
+	failAt     int          // fail the failAt-th Create (1-based); 0: never
+	failCommit int          // fail the Commit of blob number failCommit; 0: never
+	creates    int
 }
 
 func newFileBlobs(t testing.TB) *fileBlobs {
@@ -114,6 +115,9 @@ type fileWriter struct {
 func (w *fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
 
 func (w *fileWriter) Commit(ctx context.Context) (string, error) {
+	if w.b.failCommit == w.id {
+		return "", errors.New("fsync failed (test)")
+	}
 	if err := w.f.Close(); err != nil {
 		return "", err
 	}

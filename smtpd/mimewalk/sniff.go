@@ -23,6 +23,9 @@ const tnefType = "application/ms-tnef"
 // word/, xl/ or ppt/ entries start past mimetype's 4 KiB window, and
 // Word/Excel/PowerPoint compound files whose root directory does.
 func Sniff(head []byte) string {
+	if len(head) == 0 {
+		return "application/x-empty"
+	}
 	if len(head) >= 4 && binary.LittleEndian.Uint32(head) == tnefSignature {
 		return tnefType
 	}

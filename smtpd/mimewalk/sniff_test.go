@@ -26,7 +26,7 @@ func TestSniff(t *testing.T) {
 		{"zip", zipData(t, "a.txt", "hello"), "application/zip"},
 		{"text", []byte("hello world\n"), "text/plain"},
 		{"tnef", tnefEncode(t, nil), tnefType},
-		{"empty", nil, "text/plain"},
+		{"empty", nil, "application/x-empty"},
 	}
 	for _, tt := range tests {
 		if got := Sniff(tt.data); got != tt.want {

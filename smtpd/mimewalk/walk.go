@@ -113,13 +113,16 @@ func (w *Walker) Walk(ctx context.Context, r io.Reader) (*Result, error) {
 	wk := &walk{w: w, ctx: ctx, res: &Result{}}
 	wk.src = &source{r: r, ctx: ctx}
 	wk.raw = &sink{w: raw}
-	wk.pending = append(wk.pending, &pending{bw: raw, att: -1})
+	wk.open = append(wk.open, raw)
 	err = wk.run()
 	if err == nil {
-		err = wk.commit()
+		wk.res.RawKey, err = raw.Commit(ctx)
+		if err != nil {
+			err = fmt.Errorf("commit raw blob: %w", err)
+		}
 	}
 	if err != nil {
-		wk.abortAll()
+		wk.undo()
 		wk.res.RawKey, wk.res.Attachments = "", nil
 		return wk.res, err
 	}
@@ -147,23 +150,21 @@ func (w *Walker) Discard(ctx context.Context, res *Result) error {
 
 // walk is the state of one Walk.
 type walk struct {
-	w       *Walker
-	ctx     context.Context
-	res     *Result
-	src     *source
-	raw     *sink
-	pending []*pending // raw first, then attachments in order
-	nAtt    int
-	parts   int
-	text    capture
-	html    capture
-	dsn     capture
-}
-
-// pending is a blob written but not yet committed.
-type pending struct {
-	bw  storage.BlobWriter
-	att int // index into res.Attachments; -1 for the raw blob
+	w   *Walker
+	ctx context.Context
+	res *Result
+	src *source
+	raw *sink
+	// open are blobs being written (the raw one, the current attachment);
+	// done are attachment blobs already committed. On failure the first
+	// are aborted and the second deleted.
+	open  []storage.BlobWriter
+	done  []string
+	nAtt  int
+	parts int
+	text  capture
+	html  capture
+	dsn   capture
 }
 
 func (wk *walk) run() error {
@@ -212,37 +213,18 @@ func (wk *walk) run() error {
 	return nil
 }
 
-func (wk *walk) commit() error {
-	for i, p := range wk.pending {
-		key, err := p.bw.Commit(wk.ctx)
-		if err != nil {
-			for _, q := range wk.pending[:i] { // undo what was committed
-				if k := wk.keyOf(q); k != "" {
-					_ = wk.w.cfg.Blobs.Delete(wk.ctx, k)
-				}
-			}
-			return fmt.Errorf("commit blob: %w", err)
-		}
-		if p.att < 0 {
-			wk.res.RawKey = key
-		} else {
-			wk.res.Attachments[p.att].BlobKey = key
-		}
-	}
-	return nil
-}
-
-func (wk *walk) keyOf(p *pending) string {
-	if p.att < 0 {
-		return wk.res.RawKey
-	}
-	return wk.res.Attachments[p.att].BlobKey
-}
-
-func (wk *walk) abortAll() {
-	for _, p := range wk.pending {
-		if err := p.bw.Abort(); err != nil {
+// undo aborts the open blobs and deletes the committed ones.
+func (wk *walk) undo() {
+	for _, bw := range wk.open {
+		if err := bw.Abort(); err != nil {
 			wk.w.cfg.Logger.Warn("abort blob", "err", err)
+		}
+	}
+	// Deleting must not depend on a ctx that may be the reason we stop.
+	ctx := context.WithoutCancel(wk.ctx)
+	for _, key := range wk.done {
+		if err := wk.w.cfg.Blobs.Delete(ctx, key); err != nil {
+			wk.w.cfg.Logger.Warn("delete blob of a failed walk", "key", key, "err", err)
 		}
 	}
 }

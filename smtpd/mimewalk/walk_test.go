@@ -362,6 +362,22 @@ func TestWalkStorageFailure(t *testing.T) {
 	}
 }
 
+func TestWalkCommitFailure(t *testing.T) {
+	for _, id := range []int{1, 2, 3} { // the raw blob, the PDF, the PNG
+		blobs := newFileBlobs(t)
+		blobs.failCommit = id
+		w, _ := New(Config{Blobs: blobs})
+		msg := mixed(textPart, filePart("a.pdf", "application/pdf", pdfData(100)), filePart("b.png", "image/png", pngData(100)))
+		res, err := w.Walk(context.Background(), strings.NewReader(msg))
+		if err == nil || !strings.Contains(err.Error(), "fsync failed") {
+			t.Errorf("Walk with commit #%d failing = %v, want the storage error", id, err)
+		}
+		if n := blobs.committed(); n != 0 || res.RawKey != "" || res.Attachments != nil {
+			t.Errorf("commit #%d failing left %d blobs, result %+v", id, n, res)
+		}
+	}
+}
+
 func TestWalkContextCanceled(t *testing.T) {
 	w, blobs := newTestWalker(t)
 	ctx, cancel := context.WithCancel(context.Background())
