@@ -11,17 +11,21 @@ var (
 	bouncePhraseRE = regexp.MustCompile(`(?i)mail delivery failed|undeliver|delivery status notification|could not be delivered|couldn't be delivered|delivery has failed|returned mail|failure notice|delivery failure|message not delivered|permanent error|temporary error|delivery incomplete|unzustellbar|nicht zugestellt|non remis|n'a pas pu être remis|no se ha podido entregar|no se pudo entregar|non recapitabile|onbestelbaar`)
 	// smtpReplyRE is a 4xx/5xx SMTP reply at the start of a line, maybe
 	// after "said:" (qmail: "Remote host said: 550 …").
-	smtpReplyRE = regexp.MustCompile(`(?i)^(?:.{0,80}(?:said|response|reply|error)\s*:\s*)?([45][0-9][0-9])(?:[ -]|$)`)
+	smtpReplyRE = regexp.MustCompile(`(?i)^(?:.*(?:said|response|reply|error)\s*:\s*)?([45][0-9][0-9])(?:[ -]|$)`)
 	// bounceAddrRE is a line holding one address, the way Exim ("  a@b"),
 	// qmail ("<a@b>:") and Postfix ("<a@b>: host …") list failed ones.
-	bounceAddrRE = regexp.MustCompile(`^\s*<?([^\s<>@"]{1,64}@[A-Za-z0-9.-]{1,255})>?:?(?:\s|$)`)
-	rcptToRE     = regexp.MustCompile(`(?i)rcpt to:\s*<([^\s<>@"]{1,64}@[A-Za-z0-9.-]{1,255})>`)
+	bounceAddrRE = regexp.MustCompile(`^\s*<?([^\s<>@"]+@[A-Za-z0-9.-]+)>?:?(?:\s|$)`)
+	rcptToRE     = regexp.MustCompile(`(?i)rcpt to:\s*<([^\s<>@"]+@[A-Za-z0-9.-]+)>`)
 	permanentRE  = regexp.MustCompile(`(?i)permanent error|permanently|does not exist|user unknown|unknown user|no such user|mailbox unavailable|address rejected|recipient rejected`)
 	temporaryRE  = regexp.MustCompile(`(?i)temporary (?:error|failure|problem)|will (?:retry|try again)|delayed|not yet been delivered|mailbox (?:is )?full|over quota`)
 )
 
-// maxGuessLines bounds the lines guessBounce looks at.
-const maxGuessLines = 5000
+// maxGuessLines bounds the lines guessBounce looks at, maxGuessLine the
+// length of a line it matches against.
+const (
+	maxGuessLines = 5000
+	maxGuessLine  = 1000
+)
 
 // guessBounce reads a bounce without a delivery-status part: the status
 // from the first enhanced status code, else from the first SMTP reply
@@ -41,6 +45,9 @@ func guessBounce(text string) (DSN, bool) {
 	}
 	if status == "" {
 		for _, l := range lines {
+			if len(l) > maxGuessLine {
+				continue
+			}
 			if m := smtpReplyRE.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
 				status, diag = m[1][:1]+".0.0", strings.TrimSpace(l)
 				break
@@ -73,6 +80,9 @@ func guessBounce(text string) (DSN, bool) {
 	d := DSN{}
 	seen := map[string]bool{}
 	for _, l := range lines {
+		if len(l) > maxGuessLine {
+			continue
+		}
 		m := rcptToRE.FindStringSubmatch(l)
 		if m == nil {
 			m = bounceAddrRE.FindStringSubmatch(l)

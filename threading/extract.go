@@ -50,20 +50,30 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// maxAttributionLines is how many lines an "On … wrote:" line may be
-// wrapped over.
-const maxAttributionLines = 3
+const (
+	// maxAttributionLines is how many lines an "On … wrote:" line may be
+	// wrapped over, maxAttributionLen how long it may be.
+	maxAttributionLines = 3
+	maxAttributionLen   = 600
+	// maxMarkerLen is the longest line that can be a sign-off, a
+	// separator or a header line.
+	maxMarkerLen = 200
+)
 
 var (
 	// attributionRE matches a whole attribution line, once joined and with
-	// whitespace collapsed.
+	// whitespace collapsed. Regexps here use unbounded repetition (small
+	// programs, linear time); lengths are bounded in code.
 	attributionRE = regexp.MustCompile(`(?i)^(?:` +
-		`(?:on|am|le|el|op|il|em|den|på)\s.{3,300}\s(?:wrote|a écrit|escribió|escribio|ha scritto|escreveu|skrev)\s?:` +
-		`|(?:am|op)\s.{3,300}\s(?:schrieb|schreef)\s.{0,200}:` +
-		`|.{0,200}@.{0,200}\s(?:wrote|schrieb|a écrit|escribió|escribio|schreef|ha scritto|escreveu|skrev)\s?:` +
-		`|.{0,200}@.{0,200}\s(?:schrieb am|schreef op)\s.{3,100}:` +
-		`|.{1,80}\s(?:wrote|schrieb|a écrit|escribió|schreef|ha scritto|escreveu)\s?:` +
+		`(?:on|am|le|el|op|il|em|den|på)\s.+\s(?:wrote|a écrit|escribió|escribio|ha scritto|escreveu|skrev)\s?:` +
+		`|(?:am|op)\s.+\s(?:schrieb|schreef)\s.*:` +
+		`|.*@.*\s(?:wrote|schrieb|a écrit|escribió|escribio|schreef|ha scritto|escreveu|skrev)\s?:` +
+		`|.*@.*\s(?:schrieb am|schreef op)\s.+:` +
+		`|.+\s(?:wrote|schrieb|a écrit|escribió|schreef|ha scritto|escreveu)\s?:` +
 		`)$`)
+	// attributionVerbs are what every attribution contains, a cheap test
+	// before the regexps.
+	attributionVerbs = []string{"wrote", "schrieb", "écrit", "escribió", "escribio", "schreef", "scritto", "escreveu", "skrev"}
 	// strongAttributionRE are attributions certain enough to cut the rest
 	// of the text even when no ">" block follows: an opener word, a digit
 	// (date or time) and the verb.
@@ -71,16 +81,16 @@ var (
 
 	// signOffRE are the mobile mailers' automatic last lines.
 	signOffRE = regexp.MustCompile(`(?i)^(?:` +
-		`sent from my .{1,60}` +
-		`|sent (?:from|with|via) (?:outlook|mail for windows|yahoo mail|aol|proton ?mail|samsung|gmail|bluemail|spark|my).{0,60}` +
-		`|get outlook for .{1,80}` +
-		`|von meinem .{1,60} gesendet\.?` +
-		`|gesendet (?:von|mit) (?:meinem|outlook|der|mail).{0,60}` +
-		`|envoyé (?:de|depuis) (?:mon|ma|outlook|l'application|yahoo).{0,60}` +
-		`|enviado (?:desde|con) (?:mi|outlook|yahoo|correo).{0,60}` +
-		`|enviado do meu .{1,60}` +
-		`|inviato da .{1,60}` +
-		`|verzonden (?:vanaf|met|van) (?:mijn|outlook).{0,60}` +
+		`sent from my .+` +
+		`|sent (?:from|with|via) (?:outlook|mail for windows|yahoo mail|aol|proton ?mail|samsung|gmail|bluemail|spark|my).*` +
+		`|get outlook for .+` +
+		`|von meinem .+ gesendet\.?` +
+		`|gesendet (?:von|mit) (?:meinem|outlook|der|mail).*` +
+		`|envoyé (?:de|depuis) (?:mon|ma|outlook|l'application|yahoo).*` +
+		`|enviado (?:desde|con) (?:mi|outlook|yahoo|correo).*` +
+		`|enviado do meu .+` +
+		`|inviato da .+` +
+		`|verzonden (?:vanaf|met|van) (?:mijn|outlook).*` +
 		`)$`)
 
 	// separatorRE are the lines clients put above unquoted history.
@@ -116,7 +126,7 @@ func attributionAt(lines []string, i int, strong bool) (int, bool) {
 	joined := ""
 	for k := 0; k < maxAttributionLines && i+k < len(lines); k++ {
 		l := norm(lines[i+k])
-		if l == "" || isQuoted(lines[i+k]) {
+		if l == "" || isQuoted(lines[i+k]) || len(joined)+len(l) > maxAttributionLen {
 			break
 		}
 		if k > 0 {
@@ -125,6 +135,9 @@ func attributionAt(lines []string, i int, strong bool) (int, bool) {
 		joined += l
 		if !strings.HasSuffix(joined, ":") {
 			continue
+		}
+		if len(joined) > maxAttributionLen || !hasAttributionVerb(joined) {
+			return 0, false
 		}
 		joined := strings.Join(strings.Fields(joined), " ")
 		if attributionRE.MatchString(joined) && (!strong || strongAttributionRE.MatchString(joined)) {
@@ -135,16 +148,26 @@ func attributionAt(lines []string, i int, strong bool) (int, bool) {
 	return 0, false
 }
 
+func hasAttributionVerb(s string) bool {
+	s = strings.ToLower(s)
+	for _, v := range attributionVerbs {
+		if strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
 // headerBlockAt reports whether an Outlook-style reply header ("From: …"
 // followed by at least two of "Sent:", "To:", "Subject:"… in one of the
 // supported languages) starts at lines[i].
 func headerBlockAt(lines []string, i int) bool {
-	if !headerFromRE.MatchString(norm(lines[i])) {
+	if l := norm(lines[i]); len(l) > maxAttributionLen || !headerFromRE.MatchString(l) {
 		return false
 	}
 	n := 0
 	for j := i + 1; j < len(lines) && j <= i+8; j++ {
-		if headerRestRE.MatchString(norm(lines[j])) {
+		if l := norm(lines[j]); len(l) <= maxAttributionLen && headerRestRE.MatchString(l) {
 			n++
 		}
 	}
@@ -158,7 +181,8 @@ func afterForward(lines []string, i int) bool {
 		if isBlank(lines[j]) {
 			continue
 		}
-		return forwardRE.MatchString(norm(lines[j]))
+		l := norm(lines[j])
+		return len(l) <= maxMarkerLen && forwardRE.MatchString(l)
 	}
 	return false
 }
@@ -183,12 +207,13 @@ func cutHistory(lines []string) []string {
 			continue
 		}
 		l := norm(raw)
+		marker := len(l) <= maxMarkerLen
 		switch {
 		case strings.TrimRight(raw, "\r") == "-- " || l == "--":
 			return lines[:i]
-		case signOffRE.MatchString(l), separatorRE.MatchString(l):
+		case marker && (signOffRE.MatchString(l) || separatorRE.MatchString(l)):
 			return lines[:i]
-		case underscoreRE.MatchString(l) && i+1 < len(lines) && (headerBlockAt(lines, i+1) || i+2 < len(lines) && isBlank(lines[i+1]) && headerBlockAt(lines, i+2)):
+		case marker && underscoreRE.MatchString(l) && i+1 < len(lines) && (headerBlockAt(lines, i+1) || i+2 < len(lines) && isBlank(lines[i+1]) && headerBlockAt(lines, i+2)):
 			return lines[:i]
 		case headerBlockAt(lines, i) && !afterForward(lines, i):
 			return lines[:i]

@@ -37,7 +37,7 @@ func stripStart(name string, attrs map[string]string) stripAction {
 	case strings.HasSuffix(id, "divrplyfwdmsg"), // Outlook web, mobile, new Outlook
 		id == "appendonsend", // Outlook web: history follows
 		strings.HasPrefix(id, "mail-editor-reference-message-container"), // new Outlook on Mac
-		name == "hr" && id == "stopspelling":                            // old Outlook web
+		name == "hr" && id == "stopspelling":                             // old Outlook web
 		return stripTruncate
 	case id == "signature", id == "ms-outlook-mobile-signature", id == "ymail_android_signature":
 		return stripDrop
