@@ -45,6 +45,20 @@ func (wk *walk) readErr(name string, err error) error {
 	return formatErr(fmt.Sprintf("attachment %q cannot be decoded", name), err)
 }
 
+// refuse counts an attachment that is refused by its declared type alone.
+// Headers are trusted only to refuse, never to accept.
+func (wk *walk) refuse(name, typ string) error {
+	p := wk.w.cfg.Policy
+	wk.nAtt++
+	if name == "" {
+		name = fmt.Sprintf("attachment-%d", wk.nAtt)
+	}
+	if wk.nAtt > p.MaxAttachments {
+		return p.errCount(name)
+	}
+	return p.errType(name, typ)
+}
+
 // store checks one file against the policy and writes it to a new blob.
 // It returns a function that renames the stored attachment.
 func (wk *walk) store(name string, head []byte, r io.Reader, typ string) (func(string), error) {

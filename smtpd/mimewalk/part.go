@@ -2,7 +2,6 @@ package mimewalk
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -29,6 +28,9 @@ var signatureTypes = map[string]bool{
 // multipart.
 func (wk *walk) entity(body io.Reader, h textproto.Header, depth int, parent string, a *alt) error {
 	ct, params := wk.contentType(h)
+	if parent == "multipart/digest" && h.Get("Content-Type") == "" {
+		ct = "message/rfc822" // RFC 2046 section 5.1.5
+	}
 	disp, dparams := wk.disposition(h)
 	name := dparams["filename"]
 	if name == "" {
@@ -70,6 +72,11 @@ func (wk *walk) entity(body io.Reader, h textproto.Header, depth int, parent str
 		return nil
 	case strings.HasPrefix(ct, "text/") && !isFile:
 		return nil // inline text/calendar, text/enriched…: kept in the raw copy
+	}
+	if ct == "message/rfc822" || ct == "message/global" {
+		// A forwarded email: refused whatever its bytes sniff as (it is
+		// not in SPEC's list), with a text that says what it is.
+		return wk.refuse(cleanName(name), "message/rfc822")
 	}
 	return wk.attachment(wk.decode(body, h), cleanName(name))
 }
@@ -278,4 +285,3 @@ func SMTPStatus(err error) (code int, enhanced [3]int, text string, ok bool) {
 	return 0, [3]int{}, "", false
 }
 
-var _ = fmt.Sprintf

@@ -219,6 +219,8 @@ func TestWalkPolicy(t *testing.T) {
 			`attachment "big.gif" (image/gif) is larger than 30 MB`, 552},
 		{"forwarded mail", mixed(textPart, "Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\n"+
 			"From: x@y.example\r\nSubject: old\r\n\r\nold body\r\n"), RuleType, "fwd.eml", "forwarded email", 554},
+		{"digest", stdHeader + "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nFrom: a@b.example\r\n\r\nx\r\n--d--\r\n",
+			RuleType, "attachment-1", "forwarded email", 554},
 		{"zip", mixed(textPart, filePart("files.zip", "application/zip", zipData(t, "a.txt", "x"))), RuleType, "files.zip", "application/zip", 554},
 		{"unnamed octet-stream", mixed(textPart, "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"+
 			b64lines(exeData())), RuleType, "attachment-1", "portable-executable", 554},
