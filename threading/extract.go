@@ -34,6 +34,21 @@ func ExtractHTML(html string) string {
 	return Extract(htmlReplyText(truncateUTF8(html, 4*MaxExtractBytes)))
 }
 
+// ExtractReply extracts the new text of a reply from its text/plain and
+// text/html bodies (either may be ""): the plain text when there is any,
+// the HTML otherwise or when the plain text yields nothing.
+func ExtractReply(plain, html string) string {
+	if strings.TrimSpace(plain) != "" {
+		if t := Extract(plain); t != "" || html == "" {
+			return t
+		}
+	}
+	if html == "" {
+		return ""
+	}
+	return ExtractHTML(html)
+}
+
 // MaxExtractBytes is how much of a plain-text body Extract looks at
 // (ExtractHTML: four times as much HTML); the new text of a reply is at
 // its top.

@@ -76,6 +76,22 @@ func TestExtract(t *testing.T) {
 	}
 }
 
+func TestExtractReply(t *testing.T) {
+	tests := []struct{ plain, html, want string }{
+		{"Hi\n> old", "<p>Hi html</p>", "Hi"},
+		{"", "<p>Hi html</p><blockquote type=cite>old</blockquote>", "Hi html"},
+		{" \r\n", "<p>Hi html</p>", "Hi html"},
+		{"> only quote", "<p>Hi html</p>", "Hi html"},
+		{"> only quote", "", ""},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if got := ExtractReply(tt.plain, tt.html); got != tt.want {
+			t.Errorf("ExtractReply(%q, %q) = %q, want %q", tt.plain, tt.html, got, tt.want)
+		}
+	}
+}
+
 func TestHTMLToText(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", ""},

@@ -209,6 +209,11 @@ func (ts *Tokens) Parse(token string) (Token, error) {
 	if len(token) == 0 || len(token) > maxTokenLen {
 		return Token{}, fmt.Errorf("%w: length %d", ErrMalformedToken, len(token))
 	}
+	for i := 0; i < len(token); i++ {
+		if token[i] >= 0x80 {
+			return Token{}, fmt.Errorf("%w: non-ASCII", ErrMalformedToken)
+		}
+	}
 	lower := strings.ToLower(token)
 	raw, err := tokenEncoding.DecodeString(lower)
 	if err != nil {

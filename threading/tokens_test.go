@@ -125,6 +125,7 @@ func TestTokenErrors(t *testing.T) {
 		{KindReply, 1, strings.Repeat("a", 65), ErrMalformedToken},
 		{KindReply, 1, good + "a", ErrMalformedToken},
 		{KindReply, 1, good[:len(good)-1], ErrMalformedToken},
+		{KindReply, 1, strings.Replace(strings.ToUpper(good), "K", "\u212a", 1), ErrMalformedToken},
 	}
 	for _, tt := range tests {
 		_, err := ts.Verify(tt.kind, tt.company, tt.token)
