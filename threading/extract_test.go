@@ -192,7 +192,7 @@ func TestExtractPathological(t *testing.T) {
 		start := time.Now()
 		out := HTMLToText(in)
 		ExtractHTML(in)
-		if d := time.Since(start); d > 5*time.Second {
+		if d := time.Since(start); d > 20*time.Second {
 			t.Errorf("%s: HTMLToText took %v", name, d)
 		}
 		if len(out) > 4*len(in) {
@@ -202,7 +202,7 @@ func TestExtractPathological(t *testing.T) {
 	big := strings.Repeat("Bob wrote:\n\n\n", 100000) + strings.Repeat("> q\n", 100000)
 	start := time.Now()
 	Extract(big)
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("Extract(big) took %v", d)
 	}
 	huge := strings.Repeat("é", MaxExtractBytes)
