@@ -35,7 +35,9 @@ type htmlElem struct {
 	name  string
 	quote bool // a rendered blockquote
 	pre   bool
-	block int // line breaks after the element
+	block int    // line breaks after the element
+	href  string // http(s) target of a link
+	mark  int    // output length where the link text starts
 }
 
 type htmlConv struct {
@@ -209,6 +211,9 @@ func parseStartTag(s string) (name string, attrs map[string]string, selfClosing 
 }
 
 func (c *htmlConv) start(name string, attrs map[string]string, selfClosing bool) {
+	if !c.dropping() && !voidElems[name] && !selfClosing && isHidden(attrs["style"]) {
+		c.dropAt = len(c.stack)
+	}
 	if c.strip && !c.dropping() {
 		switch stripStart(name, attrs) {
 		case stripTruncate:
@@ -230,6 +235,9 @@ func (c *htmlConv) start(name string, attrs map[string]string, selfClosing bool)
 		c.space = true
 	}
 	e := htmlElem{name: name}
+	if href := strings.TrimSpace(attrs["href"]); name == "a" && isWebURL(href) {
+		e.href, e.mark = href, c.out.Len()
+	}
 	if blockElems[name] {
 		e.block = 1
 		if name == "p" && !strings.Contains(strings.ToLower(attrs["class"]), "msonormal") {
@@ -288,6 +296,9 @@ func (c *htmlConv) end(name string) {
 		if e.pre {
 			c.pre--
 		}
+		if e.href != "" && !c.dropping() {
+			c.linkTarget(e)
+		}
 		if e.block > 0 {
 			c.breakLine(e.block)
 		}
@@ -296,6 +307,34 @@ func (c *htmlConv) end(name string) {
 	if c.dropAt >= len(c.stack) {
 		c.dropAt = -1
 	}
+}
+
+// linkTarget writes " <URL>" after a link whose text does not show its
+// target, so "click here" links keep their meaning in plain text.
+func (c *htmlConv) linkTarget(e htmlElem) {
+	text := c.out.String()[min(e.mark, c.out.Len()):]
+	bare := strings.TrimPrefix(strings.TrimPrefix(e.href, "https://"), "http://")
+	if strings.Contains(text, strings.TrimSuffix(bare, "/")) {
+		return
+	}
+	if text != "" {
+		c.space = true
+	}
+	c.write("<" + e.href + ">")
+}
+
+func isWebURL(s string) bool {
+	l := strings.ToLower(s)
+	return len(s) <= 2048 && (strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://"))
+}
+
+// isHidden reports whether a style attribute hides its element
+// (preheaders, tracking snippets).
+func isHidden(style string) bool {
+	if style == "" {
+		return false
+	}
+	return strings.Contains(strings.ToLower(strings.Join(strings.Fields(style), "")), "display:none")
 }
 
 func (c *htmlConv) breakLine(n int) {
