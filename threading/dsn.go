@@ -103,6 +103,36 @@ func (d DSN) Severity() Severity {
 	return s
 }
 
+// Summary is a one-line description of the worst failure, for a bounce
+// record: "5.1.1 a@b.example: 550 5.1.1 user unknown". It is at most
+// 500 bytes and "" when nothing failed.
+func (d DSN) Summary() string {
+	worst := d.Severity()
+	if worst == SeverityNone {
+		return ""
+	}
+	for _, r := range d.Recipients {
+		if r.Severity() != worst {
+			continue
+		}
+		parts := make([]string, 0, 3)
+		for _, p := range []string{r.Status, r.FinalRecipient} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		s := strings.Join(parts, " ")
+		if r.Diagnostic != "" {
+			if s != "" {
+				s += ": "
+			}
+			s += strings.Join(strings.Fields(r.Diagnostic), " ")
+		}
+		return truncateUTF8(s, 500)
+	}
+	return ""
+}
+
 // ParseDSN reads a bounce message (header and body) from r, at most
 // MaxDSNBytes of it. A multipart/report with a message/delivery-status
 // (or message/global-delivery-status, RFC 6533) part is parsed per

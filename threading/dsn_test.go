@@ -64,6 +64,22 @@ func TestParseDSN(t *testing.T) {
 	}
 }
 
+func TestDSNSummary(t *testing.T) {
+	d := DSN{Recipients: []DSNRecipient{
+		{FinalRecipient: "ok@x.example", Action: "delivered", Status: "2.0.0"},
+		{FinalRecipient: "gone@x.example", Action: "failed", Status: "5.1.1", Diagnostic: "550 5.1.1\n   user unknown"},
+	}}
+	if got, want := d.Summary(), "5.1.1 gone@x.example: 550 5.1.1 user unknown"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	if got := (DSN{Recipients: []DSNRecipient{{Action: "delivered"}}}).Summary(); got != "" {
+		t.Errorf("Summary() of a success = %q, want \"\"", got)
+	}
+	if got := (DSN{Recipients: []DSNRecipient{{Action: "failed", Diagnostic: strings.Repeat("é", 400)}}}).Summary(); len(got) > 500 {
+		t.Errorf("Summary() is %d bytes, want <= 500", len(got))
+	}
+}
+
 func TestDSNRecipientSeverity(t *testing.T) {
 	tests := []struct {
 		action, status string
