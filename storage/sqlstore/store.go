@@ -60,8 +60,10 @@ type Store struct {
 	blobs storage.BlobStore
 }
 
-// TODO(H-storage): assert storage.AdminStore and storage.MessageStore once
-// their methods land (within the hour).
+var (
+	_ storage.AdminStore   = (*Store)(nil)
+	_ storage.MessageStore = (*Store)(nil)
+)
 
 // Open connects to the database named by cfg, applies pending migrations
 // and returns the store.
