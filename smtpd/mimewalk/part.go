@@ -284,4 +284,3 @@ func SMTPStatus(err error) (code int, enhanced [3]int, text string, ok bool) {
 	}
 	return 0, [3]int{}, "", false
 }
-
