@@ -127,19 +127,24 @@ func (wk *walk) store(name string, head []byte, r io.Reader, typ string) (func(s
 // tnef unpacks a winmail.dat and stores each file inside it as an
 // attachment; the container itself is kept only in the raw message.
 func (wk *walk) tnef(name string, r io.Reader) error {
+	if name == "" {
+		name = "winmail.dat"
+	}
 	err := decodeTNEF(r, func(fname string, data io.Reader) (func(string), error) {
 		head, err := readHead(data)
 		if err != nil {
 			return nil, wk.readErr(fname, err)
 		}
-		return wk.store(cleanName(fname), head, data, Sniff(head))
+		rename, err := wk.store(cleanName(fname), head, data, Sniff(head))
+		var pe *PolicyError
+		if errors.As(err, &pe) {
+			pe.Container = name
+		}
+		return rename, err
 	})
 	if errors.Is(err, errTNEF) {
 		if wk.src.err != nil {
 			return wk.src.err
-		}
-		if name == "" {
-			name = "winmail.dat"
 		}
 		return formatErr(fmt.Sprintf("attachment %q is a damaged Outlook (TNEF) container", name), err)
 	}

@@ -91,6 +91,9 @@ const (
 // plain ASCII apart from the file name, which is quoted with %q).
 type PolicyError struct {
 	File  string // the attachment's file name as sent (sanitised)
+	// Container names the winmail.dat the file was unpacked from; "" for
+	// files attached directly.
+	Container string
 	Type  string // the sniffed media type ("" for RuleCount)
 	Rule  Rule
 	Size  int64 // decoded bytes seen when the size rule tripped
@@ -103,19 +106,23 @@ type PolicyError struct {
 }
 
 func (e *PolicyError) Error() string {
+	file := fmt.Sprintf("%q", e.File)
+	if e.Container != "" {
+		file += fmt.Sprintf(" (in %q)", e.Container)
+	}
 	switch e.Rule {
 	case RuleCount:
-		return fmt.Sprintf("attachment %q is number %d: at most %d attachments are accepted per message",
-			e.File, e.Limit+1, e.Limit)
+		return fmt.Sprintf("attachment %s is number %d: at most %d attachments are accepted per message",
+			file, e.Limit+1, e.Limit)
 	case RuleSize:
-		return fmt.Sprintf("attachment %q (%s) is larger than %s: %s",
-			e.File, e.Type, humanSize(e.Limit), e.Summary)
+		return fmt.Sprintf("attachment %s (%s) is larger than %s: %s",
+			file, e.Type, humanSize(e.Limit), e.Summary)
 	default:
 		what := e.Type
 		if e.Type == "message/rfc822" {
 			what = "a forwarded email (message/rfc822); forward its files or text instead"
 		}
-		return fmt.Sprintf("attachment %q is %s: %s", e.File, what, e.Summary)
+		return fmt.Sprintf("attachment %s is %s: %s", file, what, e.Summary)
 	}
 }
 

@@ -228,7 +228,7 @@ func TestWalkPolicy(t *testing.T) {
 			RuleType, "notes.txt", "text/plain", 554},
 		{"exe in winmail.dat", mixed(textPart, filePart("winmail.dat", "application/ms-tnef", tnefEncode(t, []tnefFile{
 			{title: "report.pdf", data: pdfData(100)}, {title: "SETUP~1.PDF", long: "setup.pdf", data: exeData()}}))),
-			RuleType, "SETUP~1.PDF", "portable-executable", 554},
+			RuleType, "SETUP~1.PDF", `attachment "SETUP~1.PDF" (in "winmail.dat") is application/vnd.microsoft.portable-executable`, 554},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
