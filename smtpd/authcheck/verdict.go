@@ -77,7 +77,11 @@ func (v *Verdict) Value() string {
 }
 
 func cleanReason(s string) string {
-	return strings.NewReplacer(";", ",", `"`, "'", `\`, "/").Replace(s)
+	s = strings.NewReplacer(";", ",", `"`, "'", `\`, "/").Replace(s)
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "..."
+	}
+	return s
 }
 
 // HeaderField is the complete "Authentication-Results: …\r\n" field to
