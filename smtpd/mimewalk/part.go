@@ -129,9 +129,14 @@ func (wk *walk) contentType(h textproto.Header) (string, map[string]string) {
 		return "text/plain", nil
 	}
 	t, params, err := mime.ParseMediaType(v)
-	if err != nil && t == "" {
-		wk.defect("unparsable Content-Type %.80q", v)
-		return "application/octet-stream", nil // RFC 2045 says text/plain; octet-stream keeps the policy in force
+	if err != nil {
+		// Mail clients are lenient here, so we must be too, or parts they
+		// show could slip past the policy: keep what can be read.
+		t, params = lenientMediaType(v)
+		wk.defect("malformed Content-Type %.80q", v)
+		if t == "" {
+			return "application/octet-stream", nil // RFC 2045 says text/plain; octet-stream keeps the policy in force
+		}
 	}
 	return strings.ToLower(t), wk.decodeParams(params)
 }
@@ -142,14 +147,50 @@ func (wk *walk) disposition(h textproto.Header) (string, map[string]string) {
 		return "", map[string]string{}
 	}
 	d, params, err := mime.ParseMediaType(v)
-	if err != nil && d == "" {
-		// "attachment; filename=a b.pdf" and friends: keep the intent.
-		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "attachment") {
-			return "attachment", map[string]string{}
-		}
-		return "", map[string]string{}
+	if err != nil { // "attachment; filename=a b.pdf" and friends: keep the intent
+		d, params = lenientMediaType(v)
 	}
 	return strings.ToLower(d), wk.decodeParams(params)
+}
+
+// lenientMediaType reads "type; key=value; key="value"" the way mail
+// clients do when mime.ParseMediaType gives up: the first value of each
+// key wins, quotes are optional, a missing closing quote ends the value at
+// the end of the field.
+func lenientMediaType(v string) (string, map[string]string) {
+	t, rest, _ := strings.Cut(v, ";")
+	t = strings.ToLower(strings.TrimSpace(t))
+	if strings.ContainsAny(t, " \t\"=") {
+		t = ""
+	}
+	params := map[string]string{}
+	for rest != "" {
+		var kv string
+		rest = strings.TrimLeft(rest, " \t\r\n;")
+		k, after, ok := strings.Cut(rest, "=")
+		if !ok {
+			break
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		after = strings.TrimLeft(after, " \t")
+		if strings.HasPrefix(after, `"`) {
+			end := strings.IndexByte(after[1:], '"')
+			if end < 0 {
+				kv, rest = after[1:], ""
+			} else {
+				kv, rest = after[1:1+end], after[2+end:]
+			}
+		} else {
+			kv, rest, _ = strings.Cut(after, ";")
+			kv = strings.TrimSpace(kv)
+		}
+		if k != "" {
+			if _, seen := params[k]; !seen {
+				params[k] = kv
+			}
+		}
+	}
+	return t, params
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}

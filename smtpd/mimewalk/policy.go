@@ -90,14 +90,14 @@ const (
 // file and the rule and is meant to be shown to the sender as-is (it is
 // plain ASCII apart from the file name, which is quoted with %q).
 type PolicyError struct {
-	File  string // the attachment's file name as sent (sanitised)
+	File string // the attachment's file name as sent (sanitised)
 	// Container names the winmail.dat the file was unpacked from; "" for
 	// files attached directly.
 	Container string
-	Type  string // the sniffed media type ("" for RuleCount)
-	Rule  Rule
-	Size  int64 // decoded bytes seen when the size rule tripped
-	Limit int64 // the limit that was exceeded (count or bytes)
+	Type      string // the sniffed media type ("" for RuleCount)
+	Rule      Rule
+	Size      int64 // decoded bytes seen when the size rule tripped
+	Limit     int64 // the limit that was exceeded (count or bytes)
 	// Code and Enhanced are the SMTP reply for this violation
 	// (e.g. 552 and {5,3,4} for size; 554 and {5,6,1} for type).
 	Code     int

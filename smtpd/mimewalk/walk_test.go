@@ -172,6 +172,14 @@ func TestWalkAttachments(t *testing.T) {
 	for _, f := range files {
 		parts = append(parts, filePart(f.name, f.header, f.data))
 	}
+	// A name with spaces and no quotes, which mime.ParseMediaType refuses.
+	files = append(files, struct {
+		name, header string
+		data         []byte
+		want         string
+	}{"Q3 report.pdf", "application/pdf", pdfData(700), "application/pdf"})
+	parts = append(parts, "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=Q3 report.pdf\r\n"+
+		"Content-Transfer-Encoding: base64\r\n\r\n"+b64lines(pdfData(700)))
 	// An inline image of an HTML mail, with a name only in Content-Type.
 	parts = append(parts, "Content-Type: image/png; name=\"=?UTF-8?Q?B=C3=BCro.png?=\"\r\nContent-ID: <img1>\r\n"+
 		"Content-Transfer-Encoding: base64\r\n\r\n"+b64lines(pngData(300)))
@@ -221,6 +229,10 @@ func TestWalkPolicy(t *testing.T) {
 			"From: x@y.example\r\nSubject: old\r\n\r\nold body\r\n"), RuleType, "fwd.eml", "forwarded email", 554},
 		{"digest", stdHeader + "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nFrom: a@b.example\r\n\r\nx\r\n--d--\r\n",
 			RuleType, "attachment-1", "forwarded email", 554},
+		{"broken multipart header hides exe", stdHeader + "Content-Type: multipart/mixed; boundary=b1; x=\"unterminated\r\n\r\n--b1\r\n" +
+			filePart("setup.pdf", "application/pdf", exeData()) + "--b1--\r\n", RuleType, "setup.pdf", "portable-executable", 554},
+		{"duplicate boundary params", stdHeader + "Content-Type: multipart/mixed; boundary=b1; boundary=b2\r\n\r\n--b1\r\n" +
+			filePart("setup.pdf", "application/pdf", exeData()) + "--b1--\r\n", RuleType, "setup.pdf", "portable-executable", 554},
 		{"zip", mixed(textPart, filePart("files.zip", "application/zip", zipData(t, "a.txt", "x"))), RuleType, "files.zip", "application/zip", 554},
 		{"unnamed octet-stream", mixed(textPart, "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"+
 			b64lines(exeData())), RuleType, "attachment-1", "portable-executable", 554},
