@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -419,5 +420,38 @@ func TestDiscard(t *testing.T) {
 	}
 	if blobs.committed() != 0 {
 		t.Errorf("Discard left %d blobs", blobs.committed())
+	}
+}
+
+// brokenConn returns its data and then fails, like a connection killed in
+// the middle of DATA.
+type brokenConn struct {
+	r   io.Reader
+	err error
+}
+
+func (b *brokenConn) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		return n, b.err
+	}
+	return n, err
+}
+
+func TestWalkConnectionKilled(t *testing.T) {
+	msg := mixed(textPart, filePart("a.pdf", "application/pdf", pdfData(200000)), filePart("b.png", "image/png", pngData(100)))
+	for _, cut := range []int{10, len(msg) / 3, len(msg) - 5} {
+		w, blobs := newTestWalker(t)
+		in := &brokenConn{r: strings.NewReader(msg[:cut]), err: io.ErrUnexpectedEOF}
+		res, err := w.Walk(context.Background(), in)
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("Walk(cut at %d) = %v, want the connection's error", cut, err)
+		}
+		if _, _, _, ok := SMTPStatus(err); ok {
+			t.Errorf("a dead connection must not map to a 5xx reply: %v", err)
+		}
+		if blobs.committed() != 0 || res.RawKey != "" {
+			t.Errorf("cut at %d: blobs left behind", cut)
+		}
 	}
 }
