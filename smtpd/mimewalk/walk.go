@@ -196,6 +196,10 @@ func (wk *walk) run() error {
 	if _, derr := io.Copy(io.Discard, br); derr != nil && err == nil {
 		err = derr
 	}
+	wk.res.Text = wk.text.String()
+	wk.res.HTML = wk.html.String()
+	wk.res.DeliveryStatus = wk.dsn.String()
+	wk.res.TextTruncated = wk.text.cut || wk.html.cut || wk.dsn.cut
 	if wk.src.err != nil { // the client or ctx failed: nothing else matters
 		return fmt.Errorf("read message: %w", wk.src.err)
 	}
@@ -206,10 +210,6 @@ func (wk *walk) run() error {
 		return fmt.Errorf("write raw blob: %w", wk.raw.err)
 	}
 	wk.res.RawSize = wk.src.n
-	wk.res.Text = wk.text.String()
-	wk.res.HTML = wk.html.String()
-	wk.res.DeliveryStatus = wk.dsn.String()
-	wk.res.TextTruncated = wk.text.cut || wk.html.cut || wk.dsn.cut
 	return nil
 }
 

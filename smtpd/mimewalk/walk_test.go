@@ -260,6 +260,12 @@ func TestWalkPolicy(t *testing.T) {
 			if res.RawKey != "" || res.Attachments != nil {
 				t.Errorf("failed Result still refers to blobs: %+v", res)
 			}
+			if subj, _ := res.Header.Subject(); subj == "" && strings.HasPrefix(tt.msg, stdHeader) {
+				t.Errorf("failed Result lost the header")
+			}
+			if strings.Contains(tt.msg, "find the file attached") && !strings.Contains(res.Text, "find the file attached") {
+				t.Errorf("failed Result lost the text: %q", res.Text)
+			}
 		})
 	}
 }
