@@ -11,6 +11,12 @@
 // returns the Verdict.
 //
 // All DNS goes through the Resolver in Config; *net.Resolver fits it.
+//
+// The raw message is stored byte-exact, so forged fields are not removed
+// from it: the IMAP view applies Rewrite (or StripForged and FormatField)
+// to the stored header block with the stored Verdict.Value when it shows a
+// message. See package smtpd/mimewalk for how the listener feeds a Check
+// and the walker from one io.TeeReader.
 package authcheck
 
 import (

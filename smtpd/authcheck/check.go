@@ -15,8 +15,9 @@ import (
 )
 
 // Check is the authentication of one message in progress. Write the
-// message's bytes to it as they arrive, then call Finish (or Abort if the
-// transaction is dropped). Write never fails and never blocks for longer
+// message's bytes to it as they arrive, then call Finish, or Abort if the
+// transaction is dropped; one of them must be called, or the check's two
+// goroutines wait forever. Write never fails and never blocks for longer
 // than a DKIM key lookup.
 type Check struct {
 	c      *Checker

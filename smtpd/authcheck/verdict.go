@@ -85,13 +85,18 @@ func cleanReason(s string) string {
 }
 
 // HeaderField is the complete "Authentication-Results: …\r\n" field to
-// prepend to the message as staff see it, folded below 78 columns where
-// possible; "" in ModeOff.
-func (v *Verdict) HeaderField() string {
-	val := v.Value()
+// prepend to the message as staff see it; "" in ModeOff.
+func (v *Verdict) HeaderField() string { return FormatField(v.Value()) }
+
+// FormatField turns a stored Authentication-Results value (Verdict.Value,
+// kept in Message.AuthResults) into a header field, one result per line,
+// folded below 78 columns where possible (never inside a quoted string).
+// It returns "" for an empty value.
+func FormatField(val string) string {
 	if val == "" {
 		return ""
 	}
+	val = sanitizeValue(val)
 	var b strings.Builder
 	b.WriteString("Authentication-Results: ")
 	col := len("Authentication-Results: ")
@@ -168,8 +173,16 @@ func StripForged(header []byte, authservID string) ([]byte, int) {
 // Rewrite returns the header staff should see: our Authentication-Results
 // field first, then the received header without forged fields.
 func (v *Verdict) Rewrite(header []byte) []byte {
-	stripped, _ := StripForged(header, v.authservID)
-	return append([]byte(v.HeaderField()), stripped...)
+	return Rewrite(header, v.authservID, v.Value())
+}
+
+// Rewrite is Verdict.Rewrite for a message stored earlier: header is the
+// raw header block (mimewalk's Result.HeaderSize bytes of the raw blob),
+// value the stored Authentication-Results value. The raw blob itself stays
+// byte-exact; this is applied when the message is shown (IMAP).
+func Rewrite(header []byte, authservID, value string) []byte {
+	stripped, _ := StripForged(header, authservID)
+	return append([]byte(FormatField(value)), stripped...)
 }
 
 // nextField returns the first field of b with its continuation lines and

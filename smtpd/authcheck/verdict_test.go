@@ -49,6 +49,18 @@ func TestRewrite(t *testing.T) {
 	}
 }
 
+func TestRewriteStored(t *testing.T) {
+	value := "mx.test; spf=fail smtp.mailfrom=evil.example; dkim=none; dmarc=fail reason=\"no aligned pass p=reject\" header.from=partner.example"
+	got := string(Rewrite([]byte("Authentication-Results: MX.TEST; dkim=pass\r\nSubject: hi\r\n\r\n"), "mx.test", value))
+	if !strings.HasPrefix(got, "Authentication-Results: mx.test;\r\n\tspf=fail") || strings.Contains(got, "MX.TEST") ||
+		!strings.HasSuffix(got, "Subject: hi\r\n\r\n") {
+		t.Errorf("Rewrite = %q", got)
+	}
+	if FormatField("") != "" {
+		t.Errorf("FormatField(\"\") is not empty")
+	}
+}
+
 func FuzzStripForged(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.hdr")
 	for _, s := range seeds {
