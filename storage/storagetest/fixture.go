@@ -115,4 +115,3 @@ func deliver(t *testing.T, st Core, d storage.Delivery) storage.Message {
 	}
 	return m
 }
-
