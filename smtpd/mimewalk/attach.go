@@ -185,12 +185,16 @@ type b64clean struct {
 }
 
 func newBase64(r io.Reader, wk *walk) io.Reader {
-	return base64.NewDecoder(base64.StdEncoding, &b64clean{r: r, wk: wk, buf: make([]byte, 8<<10), obuf: make([]byte, 0, 8<<10+8)})
+	return base64.NewDecoder(base64.StdEncoding, &b64clean{r: r, wk: wk, buf: make([]byte, 8<<10), obuf: make([]byte, 0, 8<<10+16)})
 }
 
-func isB64(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/'
-}
+// b64alphabet marks the characters of the base64 alphabet (RFC 4648 Table 1).
+var b64alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()
 
 func (b *b64clean) Read(p []byte) (int, error) {
 	for len(b.out) == 0 {
@@ -204,25 +208,18 @@ func (b *b64clean) Read(p []byte) (int, error) {
 		} else {
 			err = io.EOF
 		}
-		out := b.obuf[:0]
+		out := append(b.obuf[:0], b.hold[:b.nh]...)
 		for _, c := range b.buf[:n] {
-			if b.end {
-				break
-			}
-			if c == '=' {
+			if b64alphabet[c] {
+				out = append(out, c)
+			} else if c == '=' {
 				b.end = true
 				break
 			}
-			if !isB64(c) {
-				continue
-			}
-			b.hold[b.nh] = c
-			b.nh++
-			if b.nh == 4 {
-				out = append(out, b.hold[:]...)
-				b.nh = 0
-			}
 		}
+		full := len(out) &^ 3
+		b.nh = copy(b.hold[:], out[full:])
+		out = out[:full]
 		if err != nil || b.end {
 			switch b.nh {
 			case 1:
