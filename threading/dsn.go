@@ -38,6 +38,7 @@ const (
 	SeverityHard                 // failed permanently (5.x.x)
 )
 
+// String returns "", "soft" or "hard".
 func (s Severity) String() string {
 	switch s {
 	case SeveritySoft:

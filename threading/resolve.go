@@ -27,6 +27,7 @@ const (
 	ViaNewThread                 // nothing matched: start a new thread
 )
 
+// String returns the name used in logs: "token", "in-reply-to", "references" or "new-thread".
 func (v Via) String() string {
 	switch v {
 	case ViaToken:
