@@ -12,11 +12,6 @@ import (
 	"github.com/partnermail/partnermail/storage"
 )
 
-// smallBlob is the largest blob kept inside the SQLite database: it
-// commits in the group-committed transaction shared with other writers
-// instead of costing a file fsync and a directory fsync of its own.
-const smallBlob = 64 << 10
-
 // Prefixes of the keys of the file blob store.
 const (
 	filePrefix  = "f"
@@ -24,7 +19,10 @@ const (
 )
 
 // fileBlobs keeps blobs as files under dir (fanned out by the first two
-// hex digits of the key), or in the small_blobs table when they are small.
+// hex digits of the key), or, up to Config.InlineBlobMax, in the
+// small_blobs table: a small blob then commits in the group-committed
+// transaction shared with other writers instead of costing a file fsync
+// and a directory fsync of its own.
 // A file is written under dir/tmp, fsynced, renamed into place and its
 // directory fsynced before Commit returns.
 type fileBlobs struct {
@@ -126,7 +124,7 @@ type fileBlob struct {
 
 func (f *fileBlob) Size() int64 { return f.size }
 
-// fileWriter buffers up to smallBlob bytes in memory and spills to a
+// fileWriter buffers up to Config.InlineBlobMax bytes in memory and spills to a
 // temporary file beyond that.
 type fileWriter struct {
 	b    *fileBlobs
@@ -141,7 +139,7 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 		return 0, errors.New("blob write after commit or abort")
 	}
 	if w.f == nil {
-		if len(w.buf)+len(p) <= smallBlob {
+		if len(w.buf)+len(p) <= w.b.s.cfg.InlineBlobMax {
 			w.buf = append(w.buf, p...)
 			return len(p), nil
 		}

@@ -119,12 +119,19 @@ func (w *pgWriter) Commit(ctx context.Context) (string, error) {
 		w.Abort()
 		return "", w.failed
 	}
-	if err := w.flush(ctx); err != nil {
-		w.Abort()
-		return "", err
-	}
-	_, err := w.s.read().Exec(ctx, `INSERT INTO blobs (key, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`,
-		w.key, w.size, pgChunk, ms(now()))
+	// The last chunk and the blobs row commit together: a blob of one
+	// chunk costs one transaction.
+	err := w.s.write(ctx, func(tx *Tx) error {
+		if len(w.buf) > 0 {
+			_, err := tx.Exec(ctx, `INSERT INTO blob_chunks (key, seq, data) VALUES (?, ?, ?)`, w.key, w.seq, w.buf)
+			if err != nil {
+				return fmt.Errorf("write blob chunk: %w", err)
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO blobs (key, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`,
+			w.key, w.size+int64(len(w.buf)), pgChunk, ms(now()))
+		return err
+	})
 	if err != nil {
 		w.Abort()
 		return "", fmt.Errorf("commit blob: %w", err)

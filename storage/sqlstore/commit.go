@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 )
 
 // errClosed is returned by writes after Close.
@@ -25,6 +26,8 @@ type committer struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+
+	batches, writes atomic.Int64 // for tests and benchmarks
 }
 
 type writeReq struct {
@@ -94,6 +97,8 @@ func (c *committer) loop() {
 
 // run executes one batch and reports to every caller.
 func (c *committer) run(batch []*writeReq) {
+	c.batches.Add(1)
+	c.writes.Add(int64(len(batch)))
 	errs := make([]error, len(batch))
 	err := c.runTx(batch, errs)
 	for i, r := range batch {

@@ -47,6 +47,10 @@ type Config struct {
 	BusyTimeout time.Duration
 	// ReadConns is the size of the reader pool (default 8).
 	ReadConns int
+	// InlineBlobMax is the size up to which SQLite keeps a blob inside the
+	// database, committed with other writes (default 64 KiB; negative:
+	// every blob is a file).
+	InlineBlobMax int
 }
 
 // Store is a storage.Store on SQLite or PostgreSQL.
@@ -85,6 +89,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.ReadConns <= 0 {
 		cfg.ReadConns = 8
+	}
+	if cfg.InlineBlobMax == 0 {
+		cfg.InlineBlobMax = 64 << 10
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger}
 	var err error

@@ -21,7 +21,7 @@ type Fixture struct {
 
 // NewFixture creates the fixture company with the given slug; its domain
 // is slug.example and staff emails end in @slug.example.
-func NewFixture(t *testing.T, st Core, slug string) *Fixture {
+func NewFixture(t testing.TB, st Core, slug string) *Fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &Fixture{}
@@ -60,7 +60,7 @@ func NewFixture(t *testing.T, st Core, slug string) *Fixture {
 	return f
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
