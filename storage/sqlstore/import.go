@@ -68,11 +68,15 @@ func (s *Store) ImportPartners(ctx context.Context, companyID int64, rows []stor
 				res.TeamsUpdated++
 			}
 		}
+		members, err := loadMembers(ctx, tx, companyID)
+		if err != nil {
+			return err
+		}
 		for _, r := range rows {
 			if strings.TrimSpace(r.MemberEmail) == "" {
 				continue
 			}
-			created, changed, err := upsertMember(ctx, tx, companyID, teamIDs[strings.TrimSpace(r.Team)], r)
+			created, changed, err := upsertMember(ctx, tx, companyID, teamIDs[strings.TrimSpace(r.Team)], r, members)
 			if err != nil {
 				return &storage.RowError{Line: r.Line, Err: err}
 			}
@@ -202,31 +206,51 @@ func upsertTeam(ctx context.Context, tx *Tx, companyID int64, name string, t *im
 	return id, false, true, nil
 }
 
+// importedMember is a member as stored before the import.
+type importedMember struct {
+	id, team int64
+	name     string
+	notify   bool
+}
+
+// loadMembers reads all members of the company, by email, in one query.
+func loadMembers(ctx context.Context, tx *Tx, companyID int64) (map[string]importedMember, error) {
+	rows, err := tx.Query(ctx, `SELECT email, id, team_id, name, email_notifications FROM members WHERE company_id = ?`, companyID)
+	if err != nil {
+		return nil, fmt.Errorf("import partners: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]importedMember{}
+	for rows.Next() {
+		var e string
+		var im importedMember
+		if err := rows.Scan(&e, &im.id, &im.team, &im.name, &im.notify); err != nil {
+			return nil, fmt.Errorf("import partners: %w", err)
+		}
+		m[e] = im
+	}
+	return m, rows.Err()
+}
+
 // upsertMember creates the member or updates its team, name and
 // notifications.
-func upsertMember(ctx context.Context, tx *Tx, companyID, teamID int64, r storage.PartnerRow) (created, changed bool, err error) {
+func upsertMember(ctx context.Context, tx *Tx, companyID, teamID int64, r storage.PartnerRow, members map[string]importedMember) (created, changed bool, err error) {
 	email, _ := normEmail(r.MemberEmail) // checked by checkRows
 	name := strings.TrimSpace(r.MemberName)
-	var id, oldTeam int64
-	var oldName string
-	var oldNotify bool
-	err = tx.QueryRow(ctx, `SELECT id, team_id, name, email_notifications FROM members WHERE company_id = ? AND email = ?`,
-		companyID, email).Scan(&id, &oldTeam, &oldName, &oldNotify)
-	if isNoRows(err) {
+	old, ok := members[email]
+	if !ok {
 		_, err = tx.Exec(ctx, `INSERT INTO members (company_id, team_id, email, name, email_notifications, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, companyID, teamID, email, name, r.EmailNotifications, ms(now()))
 		if err != nil {
 			return false, false, fmt.Errorf("insert member: %w", err)
 		}
 		return true, false, nil
-	} else if err != nil {
-		return false, false, fmt.Errorf("find member: %w", err)
 	}
-	if oldTeam == teamID && oldName == name && oldNotify == r.EmailNotifications {
+	if old.team == teamID && old.name == name && old.notify == r.EmailNotifications {
 		return false, false, nil
 	}
 	_, err = tx.Exec(ctx, `UPDATE members SET team_id = ?, name = ?, email_notifications = ? WHERE id = ?`,
-		teamID, name, r.EmailNotifications, id)
+		teamID, name, r.EmailNotifications, old.id)
 	if err != nil {
 		return false, false, fmt.Errorf("update member: %w", err)
 	}
