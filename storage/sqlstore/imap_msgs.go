@@ -1,0 +1,252 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// System flags the shared message columns hold.
+const (
+	flagSeen     = `\Seen`
+	flagAnswered = `\Answered`
+	flagFlagged  = `\Flagged`
+	flagDeleted  = `\Deleted`
+)
+
+func sharedFlags(seen, answered, flagged bool) []string {
+	f := make([]string, 0, 3)
+	if seen {
+		f = append(f, flagSeen)
+	}
+	if answered {
+		f = append(f, flagAnswered)
+	}
+	if flagged {
+		f = append(f, flagFlagged)
+	}
+	return f
+}
+
+func splitFlags(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, " ")
+}
+
+// applyFlags returns cur changed by op with flags (compared
+// case-insensitively), sorted.
+func applyFlags(cur []string, op storage.IMAPFlagOp, flags []string) []string {
+	has := func(list []string, f string) bool {
+		return slices.ContainsFunc(list, func(g string) bool { return strings.EqualFold(f, g) })
+	}
+	var out []string
+	switch op {
+	case storage.IMAPFlagsSet:
+		for _, f := range flags {
+			if !has(out, f) {
+				out = append(out, f)
+			}
+		}
+	case storage.IMAPFlagsAdd:
+		out = append(out, cur...)
+		for _, f := range flags {
+			if !has(out, f) {
+				out = append(out, f)
+			}
+		}
+	case storage.IMAPFlagsDel:
+		for _, f := range cur {
+			if !has(flags, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+const imapMessageCols = `u.uid, COALESCE(u.message_id, 0), u.gone, u.flags, u.size, u.internal_date, u.raw_key, u.prefix,
+	u.team_name, u.group_name, u.manager_name, u.team_status,
+	COALESCE(m.seen, FALSE), COALESCE(m.answered, FALSE), COALESCE(m.flagged, FALSE), COALESCE(m.size, 0),
+	COALESCE(m.created_at, 0), COALESCE(m.raw_key, ''), COALESCE(m.thread_id, 0), COALESCE(m.direction, '')`
+
+// scanIMAPMessage reads imapMessageCols; virtual says whether flags and
+// content come from the shared message.
+func scanIMAPMessage(sc interface{ Scan(...any) error }, virtual bool) (storage.IMAPMessage, error) {
+	var m storage.IMAPMessage
+	var uid, date, mdate, msize int64
+	var flags, mraw string
+	var seen, answered, flagged bool
+	err := sc.Scan(&uid, &m.MessageID, &m.Gone, &flags, &m.Size, &date, &m.RawKey, &m.Prefix,
+		&m.TeamName, &m.GroupName, &m.ManagerName, &m.TeamStatus,
+		&seen, &answered, &flagged, &msize, &mdate, &mraw, &m.ThreadID, &m.Direction)
+	m.UID = uint32(uid)
+	if virtual {
+		m.Flags = sharedFlags(seen, answered, flagged)
+		m.Size, m.RawKey, m.Date = msize, mraw, fromMS(mdate)
+	} else {
+		m.Flags = splitFlags(flags)
+		m.Date = fromMS(date)
+		m.TeamName, m.GroupName, m.ManagerName, m.TeamStatus, m.ThreadID, m.Direction = "", "", "", "", 0, ""
+	}
+	return m, err
+}
+
+// uidRuns groups sorted UIDs into ranges worth one query each.
+func uidRuns(uids []uint32) [][2]uint32 {
+	var runs [][2]uint32
+	for _, u := range uids {
+		if n := len(runs); n > 0 && u-runs[n-1][1] <= 256 {
+			runs[n-1][1] = u
+			continue
+		}
+		runs = append(runs, [2]uint32{u, u})
+	}
+	return runs
+}
+
+// IMAPMessages returns the messages of the given UIDs in UID order.
+func (s *Store) IMAPMessages(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
+	return imapMessages(ctx, s.read(), companyID, mailboxID, uids)
+}
+
+func imapMessages(ctx context.Context, db conn, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
+	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	out := make([]storage.IMAPMessage, 0, len(uids))
+	i := 0
+	for _, run := range uidRuns(uids) {
+		rows, err := db.Query(ctx, `SELECT `+imapMessageCols+` FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id
+			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`, mailboxID, int64(run[0]), int64(run[1]))
+		if err != nil {
+			return nil, fmt.Errorf("imap messages: %w", err)
+		}
+		for rows.Next() {
+			m, err := scanIMAPMessage(rows, mb.Virtual())
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("imap messages: %w", err)
+			}
+			for i < len(uids) && uids[i] < m.UID {
+				i++
+			}
+			if i < len(uids) && uids[i] == m.UID {
+				out = append(out, m)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("imap messages: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// IMAPChanges lists flag changes and expunges in (since, until].
+func (s *Store) IMAPChanges(ctx context.Context, companyID, mailboxID int64, since, until int64, uidNext uint32) ([]storage.IMAPChange, error) {
+	db := s.read()
+	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.IMAPChange
+	if mb.Virtual() {
+		rows, err := db.Query(ctx, `SELECT u.uid, m.seen, m.answered, m.flagged FROM messages m
+			JOIN imap_uids u ON u.mailbox_id = ? AND u.message_id = m.id
+			WHERE m.company_id = ? AND m.modseq > ? AND m.modseq <= ? AND u.uid < ? ORDER BY u.uid`,
+			mailboxID, companyID, since, until, int64(uidNext))
+		if err != nil {
+			return nil, fmt.Errorf("imap changes: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid int64
+			var seen, answered, flagged bool
+			if err := rows.Scan(&uid, &seen, &answered, &flagged); err != nil {
+				return nil, fmt.Errorf("imap changes: %w", err)
+			}
+			out = append(out, storage.IMAPChange{UID: uint32(uid), Flags: sharedFlags(seen, answered, flagged)})
+		}
+		return out, rows.Err()
+	}
+	rows, err := db.Query(ctx, `SELECT uid, gone, flags FROM imap_uids WHERE mailbox_id = ? AND modseq > ? AND modseq <= ? AND uid < ? ORDER BY uid`,
+		mailboxID, since, until, int64(uidNext))
+	if err != nil {
+		return nil, fmt.Errorf("imap changes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var uid int64
+		var gone bool
+		var flags string
+		if err := rows.Scan(&uid, &gone, &flags); err != nil {
+			return nil, fmt.Errorf("imap changes: %w", err)
+		}
+		out = append(out, storage.IMAPChange{UID: uint32(uid), Flags: splitFlags(flags), Expunged: gone})
+	}
+	return out, rows.Err()
+}
+
+// IMAPStoreFlags changes flags; see storage.IMAPStore.
+func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, uids []uint32, op storage.IMAPFlagOp, flags []string) ([]storage.IMAPChange, error) {
+	var out []storage.IMAPChange
+	err := s.write(ctx, func(tx *Tx) error {
+		out = nil
+		mb, err := mailboxByID(ctx, tx.conn, companyID, mailboxID)
+		if err != nil {
+			return err
+		}
+		msgs, err := imapMessages(ctx, tx.conn, companyID, mailboxID, uids)
+		if err != nil {
+			return err
+		}
+		var modseq int64
+		for _, m := range msgs {
+			if m.Gone && !mb.Virtual() {
+				continue
+			}
+			nf := applyFlags(m.Flags, op, flags)
+			if mb.Virtual() {
+				nf = slices.DeleteFunc(nf, func(f string) bool { return f != flagSeen && f != flagAnswered && f != flagFlagged })
+			}
+			if slices.Equal(nf, applyFlags(m.Flags, storage.IMAPFlagsAdd, nil)) {
+				continue
+			}
+			if modseq == 0 {
+				if modseq, err = nextModseq(ctx, tx, companyID); err != nil {
+					return err
+				}
+			}
+			if mb.Virtual() {
+				_, err = tx.Exec(ctx, `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE company_id = ? AND id = ?`,
+					slices.Contains(nf, flagSeen), slices.Contains(nf, flagAnswered), slices.Contains(nf, flagFlagged),
+					modseq, companyID, m.MessageID)
+			} else {
+				_, err = tx.Exec(ctx, `UPDATE imap_uids SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?`,
+					strings.Join(nf, " "), modseq, mailboxID, int64(m.UID))
+			}
+			if err != nil {
+				return fmt.Errorf("store flags: %w", err)
+			}
+			out = append(out, storage.IMAPChange{UID: m.UID, Flags: nf})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store flags: %w", err)
+	}
+	return out, nil
+}

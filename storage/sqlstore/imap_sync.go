@@ -1,0 +1,226 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// filterSpec is a parsed virtual mailbox filter (see storage.FilterAll…).
+type filterSpec struct {
+	kind   string
+	id     int64
+	status string
+	unread bool
+}
+
+func parseFilter(f string) filterSpec {
+	parts := strings.Split(f, ":")
+	spec := filterSpec{kind: parts[0]}
+	rest := parts[1:]
+	if len(rest) > 0 && rest[len(rest)-1] == "unread" {
+		spec.unread = true
+		rest = rest[:len(rest)-1]
+	}
+	if len(rest) > 0 {
+		switch spec.kind {
+		case storage.FilterStatus:
+			spec.status = rest[0]
+		default:
+			spec.id, _ = strconv.ParseInt(rest[0], 10, 64)
+		}
+	}
+	if spec.kind == storage.FilterUnread {
+		spec.kind, spec.unread = storage.FilterAll, true
+	}
+	return spec
+}
+
+// direction is the message direction a filter lists.
+func (f filterSpec) direction() string {
+	if f.kind == storage.FilterSent {
+		return storage.DirectionOut
+	}
+	return storage.DirectionIn
+}
+
+// syncRow is a changed message with what filters look at.
+type syncRow struct {
+	id                   int64
+	seen, autoReply      bool
+	groupID, managerID   int64
+	status               string
+	team, group, manager string
+	uid                  int64 // live UID in the mailbox, 0 if none
+}
+
+func (f filterSpec) match(r syncRow) bool {
+	if f.unread && (r.seen || r.autoReply) {
+		return false
+	}
+	switch f.kind {
+	case storage.FilterAll, storage.FilterSent:
+		return true
+	case storage.FilterGroup:
+		return r.groupID == f.id
+	case storage.FilterManager:
+		return r.managerID == f.id
+	case storage.FilterStatus:
+		return r.status == f.status
+	}
+	return false
+}
+
+// IMAPSync brings a virtual mailbox up to date: every message changed
+// since the mailbox's watermark is evaluated against its filter; one that
+// starts matching gets the next UID, one that stops is marked gone.
+func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (storage.IMAPState, error) {
+	db := s.read()
+	var st storage.IMAPState
+	var filter string
+	var next, synced, cur int64
+	err := db.QueryRow(ctx, `SELECT b.filter, b.uid_next, b.synced_modseq, q.value FROM imap_mailboxes b
+		JOIN modseq q ON q.company_id = b.company_id WHERE b.company_id = ? AND b.id = ?`, companyID, mailboxID).
+		Scan(&filter, &next, &synced, &cur)
+	if err != nil {
+		return st, notFound(err, fmt.Sprintf("sync mailbox %d", mailboxID))
+	}
+	st = storage.IMAPState{UIDValidity: uint32(mailboxID), UIDNext: uint32(next), Modseq: cur}
+	if filter == "" || synced >= cur {
+		return st, nil
+	}
+	spec := parseFilter(filter)
+	err = s.write(ctx, func(tx *Tx) error {
+		lock := ""
+		if s.pg {
+			lock = " FOR UPDATE"
+		}
+		if err := tx.QueryRow(ctx, `SELECT uid_next, synced_modseq FROM imap_mailboxes WHERE id = ?`+lock, mailboxID).Scan(&next, &synced); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT value FROM modseq WHERE company_id = ?`, companyID).Scan(&cur); err != nil {
+			return err
+		}
+		if synced >= cur {
+			return nil
+		}
+		rows, err := syncRows(ctx, tx, companyID, mailboxID, spec, synced, cur)
+		if err != nil {
+			return err
+		}
+		var add []syncRow
+		var gone []int64
+		for _, r := range rows {
+			m := spec.match(r)
+			switch {
+			case m && r.uid == 0:
+				r.uid = next
+				next++
+				add = append(add, r)
+			case !m && r.uid != 0:
+				gone = append(gone, r.uid)
+			}
+		}
+		if err := insertUIDs(ctx, tx, mailboxID, cur, add); err != nil {
+			return err
+		}
+		for len(gone) > 0 {
+			n := min(len(gone), 500)
+			q := `UPDATE imap_uids SET gone = TRUE, modseq = ? WHERE mailbox_id = ? AND uid IN (` + placeholders(n) + `)`
+			args := []any{cur, mailboxID}
+			for _, u := range gone[:n] {
+				args = append(args, u)
+			}
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("mark gone: %w", err)
+			}
+			gone = gone[n:]
+		}
+		_, err = tx.Exec(ctx, `UPDATE imap_mailboxes SET uid_next = ?, synced_modseq = ? WHERE id = ?`, next, cur, mailboxID)
+		return err
+	})
+	if err != nil {
+		return st, fmt.Errorf("sync mailbox %d: %w", mailboxID, err)
+	}
+	st.UIDNext, st.Modseq = uint32(next), cur
+	return st, nil
+}
+
+// syncRows loads the messages changed in (since, until] that a filter may
+// list, with their live UID in the mailbox.
+func syncRows(ctx context.Context, tx *Tx, companyID, mailboxID int64, spec filterSpec, since, until int64) ([]syncRow, error) {
+	rows, err := tx.Query(ctx, `SELECT m.id, m.seen, m.auto_reply, t.group_id, COALESCE(t.manager_id, 0), t.status,
+		t.name, g.name, COALESCE(NULLIF(st.name, ''), st.email, ''), COALESCE(u.uid, 0)
+		FROM messages m JOIN threads th ON th.id = m.thread_id JOIN teams t ON t.id = th.team_id
+		JOIN partner_groups g ON g.id = t.group_id LEFT JOIN staff st ON st.id = t.manager_id
+		LEFT JOIN imap_uids u ON u.mailbox_id = ? AND u.message_id = m.id AND u.gone = FALSE
+		WHERE m.company_id = ? AND m.direction = ? AND m.modseq > ? AND m.modseq <= ? ORDER BY m.id`,
+		mailboxID, companyID, spec.direction(), since, until)
+	if err != nil {
+		return nil, fmt.Errorf("changed messages: %w", err)
+	}
+	defer rows.Close()
+	var list []syncRow
+	for rows.Next() {
+		var r syncRow
+		if err := rows.Scan(&r.id, &r.seen, &r.autoReply, &r.groupID, &r.managerID, &r.status,
+			&r.team, &r.group, &r.manager, &r.uid); err != nil {
+			return nil, fmt.Errorf("changed messages: %w", err)
+		}
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}
+
+// insertUIDs adds rows to a virtual mailbox, many per statement.
+func insertUIDs(ctx context.Context, tx *Tx, mailboxID, modseq int64, add []syncRow) error {
+	const cols = 8
+	for len(add) > 0 {
+		n := min(len(add), 100)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO imap_uids (mailbox_id, uid, message_id, modseq, team_name, group_name, manager_name, team_status) VALUES `)
+		args := make([]any, 0, n*cols)
+		for i, r := range add[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + placeholders(cols) + ")")
+			args = append(args, mailboxID, r.uid, r.id, modseq, r.team, r.group, r.manager, r.status)
+		}
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert uids: %w", err)
+		}
+		add = add[n:]
+	}
+	return nil
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// IMAPUIDs lists the live UIDs of a mailbox from uid from on.
+func (s *Store) IMAPUIDs(ctx context.Context, companyID, mailboxID int64, from uint32) ([]uint32, error) {
+	if _, err := mailboxByID(ctx, s.read(), companyID, mailboxID); err != nil {
+		return nil, err
+	}
+	rows, err := s.read().Query(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? AND uid >= ? AND gone = FALSE ORDER BY uid`,
+		mailboxID, int64(from))
+	if err != nil {
+		return nil, fmt.Errorf("imap uids: %w", err)
+	}
+	defer rows.Close()
+	var list []uint32
+	for rows.Next() {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return nil, fmt.Errorf("imap uids: %w", err)
+		}
+		list = append(list, uint32(u))
+	}
+	return list, rows.Err()
+}
