@@ -24,8 +24,10 @@ type committer struct {
 	log  *slog.Logger
 	reqs chan *writeReq
 	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	// stopped is closed once the loop has returned.
+	stopped chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
 
 	batches, writes atomic.Int64 // for tests and benchmarks
 }
@@ -37,7 +39,8 @@ type writeReq struct {
 }
 
 func newCommitter(db *sql.DB, max int, log *slog.Logger) *committer {
-	c := &committer{db: db, max: max, log: log, reqs: make(chan *writeReq, max), quit: make(chan struct{})}
+	c := &committer{db: db, max: max, log: log, reqs: make(chan *writeReq, max),
+		quit: make(chan struct{}), stopped: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
 	return c
@@ -46,6 +49,11 @@ func newCommitter(db *sql.DB, max int, log *slog.Logger) *committer {
 // do queues fn and waits for the commit of the batch that carries it. Once
 // queued, a write is waited for even if ctx ends, because it may commit.
 func (c *committer) do(ctx context.Context, fn func(*Tx) error) error {
+	select {
+	case <-c.quit:
+		return errClosed
+	default:
+	}
 	r := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	select {
 	case c.reqs <- r:
@@ -54,7 +62,18 @@ func (c *committer) do(ctx context.Context, fn func(*Tx) error) error {
 	case <-c.quit:
 		return errClosed
 	}
-	return <-r.err
+	select {
+	case err := <-r.err:
+		return err
+	case <-c.stopped:
+		// The loop is gone; a write it did not take never runs.
+		select {
+		case err := <-r.err:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 // close stops the loop after the batch in progress; queued writes fail.
@@ -73,6 +92,7 @@ func (c *committer) close() {
 
 func (c *committer) loop() {
 	defer c.wg.Done()
+	defer close(c.stopped)
 	batch := make([]*writeReq, 0, c.max)
 	for {
 		select {

@@ -11,6 +11,11 @@ import (
 
 // Deliver stores one message (and its new thread, Message-ID links and
 // outbound emails) in one transaction. See storage.MessageStore.
+//
+// A message for a new thread whose Message-ID is already stored in a
+// thread with the same team, member and campaign, from the same author, is a retransmission (a
+// sender that did not see our 250): Deliver returns the stored message and
+// created=false instead of starting a second thread.
 func (s *Store) Deliver(ctx context.Context, d storage.Delivery) (storage.Message, bool, error) {
 	m := d.Message
 	if m.Direction != storage.DirectionIn && m.Direction != storage.DirectionOut {
@@ -35,6 +40,10 @@ func (s *Store) Deliver(ctx context.Context, d storage.Delivery) (storage.Messag
 		mm := m
 		threadID := d.ThreadID
 		if threadID == 0 {
+			if dup, ok, err := retransmitted(ctx, tx, mm, d.NewThread); err != nil || ok {
+				out = dup
+				return err
+			}
 			id, err := newThread(ctx, tx, mm.CompanyID, d.NewThread, at)
 			if err != nil {
 				return err
@@ -219,4 +228,28 @@ func linkMessageIDs(ctx context.Context, tx *Tx, companyID, threadID int64, ids 
 		}
 	}
 	return nil
+}
+
+// retransmitted finds a message with m's Message-ID and direction in a
+// thread of the same audience as t.
+func retransmitted(ctx context.Context, tx *Tx, m storage.Message, t storage.Thread) (storage.Message, bool, error) {
+	if m.MessageID == "" {
+		return storage.Message{}, false, nil
+	}
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT m.id FROM msgids x
+		JOIN threads t ON t.id = x.thread_id
+		JOIN messages m ON m.thread_id = x.thread_id AND m.message_id = x.message_id
+		WHERE x.company_id = ? AND x.message_id = ? AND t.team_id = ? AND COALESCE(t.member_id, 0) = ?
+		AND COALESCE(t.campaign_id, 0) = ? AND m.direction = ?
+		AND COALESCE(m.author_member_id, 0) = ? AND COALESCE(m.author_staff_id, 0) = ? ORDER BY m.id LIMIT 1`,
+		m.CompanyID, m.MessageID, t.TeamID, t.MemberID, t.CampaignID, m.Direction,
+		m.AuthorMemberID, m.AuthorStaffID).Scan(&id)
+	if isNoRows(err) {
+		return storage.Message{}, false, nil
+	} else if err != nil {
+		return storage.Message{}, false, fmt.Errorf("find retransmission: %w", err)
+	}
+	dup, err := messageByID(ctx, tx.conn, m.CompanyID, id)
+	return dup, err == nil, err
 }

@@ -92,6 +92,15 @@ func testDedupe(t *testing.T, st Core) {
 	if other.ID == m1.ID {
 		t.Errorf("Deliver into another thread returned the first thread's message")
 	}
+	// A retransmission for a new thread finds the thread the first made.
+	fresh := deliver(t, st, inbound(f, 0, f.Solo, f.Sue, "fresh@solo.example"))
+	again, created, err = st.Deliver(ctx, inbound(f, 0, f.Solo, f.Sue, "fresh@solo.example"))
+	if err != nil || created || again.ID != fresh.ID {
+		t.Errorf("Deliver(same Message-ID, new thread of the same team) = %+v, %v, %v; want the stored one", again, created, err)
+	}
+	if ths, _ := st.Threads(ctx, f.Company.ID); len(ths) != 3 {
+		t.Errorf("a retransmission made another thread: %d threads, want 3", len(ths))
+	}
 	// No Message-ID: never deduplicated.
 	deliver(t, st, inbound(f, m1.ThreadID, f.Acme, f.Ann, ""))
 	deliver(t, st, inbound(f, m1.ThreadID, f.Acme, f.Ann, ""))
