@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/partnermail/partnermail/internal/config"
+	"github.com/partnermail/partnermail/internal/notify"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 	"github.com/partnermail/partnermail/threading"
 )
@@ -46,6 +47,7 @@ type gateway struct {
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	tokens  *threading.Tokens
+	hub     notify.Hub
 	mux     *http.ServeMux
 	servers []*listener
 	workers []func(ctx context.Context) error
@@ -75,7 +77,7 @@ func (c *serveCmd) Run(a *app) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := &gateway{a: a, cfg: cfg, store: s, log: a.logger(), reg: reg, tokens: tokens, mux: http.NewServeMux()}
+	g := &gateway{a: a, cfg: cfg, store: s, log: a.logger(), reg: reg, tokens: tokens, hub: notify.NewLocal(), mux: http.NewServeMux()}
 	if c.Demo {
 		if err := g.demo(); err != nil {
 			return fmt.Errorf("demo data: %w", err)

@@ -12,9 +12,9 @@ import (
 	_ "github.com/emersion/go-imap/v2/imapclient"
 	_ "github.com/emersion/go-imap/v2/imapserver"
 	_ "github.com/emersion/go-message"
+	_ "github.com/emersion/go-msgauth/authres"
 	_ "github.com/emersion/go-msgauth/dkim"
 	_ "github.com/emersion/go-msgauth/dmarc"
-	_ "github.com/emersion/go-msgauth/authres"
 	_ "github.com/emersion/go-sasl"
 	_ "github.com/emersion/go-smtp"
 	_ "github.com/gabriel-vasile/mimetype"
@@ -29,4 +29,3 @@ import (
 	_ "golang.org/x/time/rate"
 	_ "modernc.org/sqlite"
 )
-

@@ -1,0 +1,4 @@
+package main
+
+// wireSubmission adds the submission service (not built yet).
+func (g *gateway) wireSubmission() error { return nil }
