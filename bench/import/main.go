@@ -1,0 +1,113 @@
+// Command import measures `partnermail partner import` of a generated CSV:
+// wall time and the peak RSS of the process, on SQLite and, when a DSN is
+// given, on PostgreSQL (in a schema of its own, dropped afterwards).
+//
+//	go run ./bench/import [-members 10000] [-postgres postgres://postgres@127.0.0.1:5432/test?sslmode=disable]
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+func main() {
+	members := flag.Int("members", 10000, "members in the CSV (10 per team)")
+	pg := flag.String("postgres", os.Getenv("PARTNERMAIL_TEST_POSTGRES"), "PostgreSQL DSN; empty: SQLite only")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "pm-bench-import-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "partnermail")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/partnermail").CombinedOutput(); err != nil {
+		log.Fatalf("build: %v\n%s", err, out)
+	}
+	csv := filepath.Join(dir, "partners.csv")
+	if err := writeCSV(csv, *members); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("partner import of %d members (%d teams)\n", *members, (*members+9)/10)
+	fmt.Printf("%-10s %-8s %10s %14s\n", "backend", "run", "seconds", "peak RSS (MB)")
+	backends := map[string]string{"sqlite": fmt.Sprintf("[storage]\ndriver = \"sqlite\"\ndata_dir = %q\n", filepath.Join(dir, "data"))}
+	order := []string{"sqlite"}
+	if *pg != "" {
+		schemaDSN, drop, err := schema(*pg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer drop()
+		backends["postgres"] = fmt.Sprintf("[storage]\ndriver = \"postgres\"\ndsn = %q\ndata_dir = %q\n", schemaDSN, filepath.Join(dir, "pgdata"))
+		order = append(order, "postgres")
+	}
+	for _, b := range order {
+		conf := filepath.Join(dir, b+".toml")
+		if err := os.WriteFile(conf, []byte(backends[b]), 0o600); err != nil {
+			log.Fatal(err)
+		}
+		pm := func(args ...string) {
+			if out, err := exec.Command(bin, append([]string{"--config", conf}, args...)...).CombinedOutput(); err != nil {
+				log.Fatalf("%s %v: %v\n%s", b, args, err, out)
+			}
+		}
+		pm("company", "add", "--slug", "bench", "--name", "Bench", "--domain", "partners.bench.localhost")
+		pm("group", "add", "--company", "bench", "--name", "Resellers")
+		// First run creates everything; the second updates (idempotent import).
+		for _, run := range []string{"create", "update"} {
+			cmd := exec.Command(bin, "--config", conf, "partner", "import", "--company", "bench", csv)
+			start := time.Now()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				log.Fatalf("%s import: %v\n%s", b, err, out)
+			}
+			secs := time.Since(start).Seconds()
+			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+			fmt.Printf("%-10s %-8s %10.2f %14.1f\n", b, run, secs, float64(rss)/1024)
+		}
+	}
+}
+
+func writeCSV(path string, n int) error {
+	var b strings.Builder
+	b.WriteString("team,group,manager,status,member_email,member_name,email_notifications\n")
+	for i := range n {
+		team := i / 10
+		fmt.Fprintf(&b, "Team %05d,Resellers,,approved,member%05d@team%05d.example,Member %d,%t\n", team, i, team, i, i%7 != 0)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// schema creates a fresh schema and returns dsn pointing at it.
+func schema(dsn string) (string, func(), error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("bench_import_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(context.Background(), "CREATE SCHEMA "+name); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		db.Exec("DROP SCHEMA " + name + " CASCADE")
+		db.Close()
+	}, nil
+}
