@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,7 @@ type gateway struct {
 	reg     *prometheus.Registry
 	tokens  *threading.Tokens
 	hub     notify.Hub
+	tls     *tls.Config // nil without [tls] cert_file; follows SIGHUP reloads
 	mux     *http.ServeMux
 	servers []*listener
 	workers []func(ctx context.Context) error
@@ -84,6 +86,9 @@ func (c *serveCmd) Run(a *app) error {
 		}
 	}
 	g.routes()
+	if err := g.wireTLS(); err != nil {
+		return err
+	}
 	if err := g.wire(); err != nil {
 		return err
 	}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/partnermail/partnermail/internal/tlsconf"
+)
+
+// certExpiry reads the TLS expiry gauge from /metrics.
+func certExpiry(t *testing.T, httpAddr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^partnermail_tls_certificate_expiry_seconds (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no partnermail_tls_certificate_expiry_seconds in /metrics")
+	}
+	return string(m[1])
+}
+
+// waitLog waits until the serve log contains s (the deadline only bounds a
+// hang; nothing here asserts speed).
+func waitLog(t *testing.T, log *syncBuffer, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(log.String(), s) {
+			return
+		}
+	}
+	t.Fatalf("serve log never said %q:\n%s", s, log.String())
+}
+
+func TestServeReloadsTLSOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := tlsconf.WriteSelfSigned(cert, key, 24*time.Hour, "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	addrs, stderr, stop := startServe(t, fmt.Sprintf("[tls]\ncert_file = %q\nkey_file = %q\n", cert, key))
+	before := certExpiry(t, addrs["http"])
+
+	if err := tlsconf.WriteSelfSigned(cert, key, 48*time.Hour, "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitLog(t, stderr, "TLS certificate reloaded")
+	after := certExpiry(t, addrs["http"])
+	if after == before {
+		t.Errorf("certificate expiry %s unchanged after SIGHUP with a new certificate", after)
+	}
+
+	os.WriteFile(key, []byte("garbage"), 0o600)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitLog(t, stderr, "TLS certificate not reloaded")
+	if got := certExpiry(t, addrs["http"]); got != after {
+		t.Errorf("expiry after a failed reload = %s, want the previous %s", got, after)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("serve exit code = %d, want 0:\n%s", code, stderr.String())
+	}
+}
