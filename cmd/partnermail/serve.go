@@ -85,6 +85,11 @@ func (c *serveCmd) Run(a *app) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
+	closeHub, err := g.wireHub()
+	if err != nil {
+		return err
+	}
+	defer closeHub()
 	g.routes()
 	if err := g.wireTLS(); err != nil {
 		return err

@@ -92,3 +92,19 @@ func (h *Local) Subscribe(topic Topic, companyID int64) (<-chan struct{}, func()
 		})
 	}
 }
+
+// WakeAll wakes every subscriber of every topic and company: a
+// cross-process hub calls it after it may have missed events (a lost
+// connection), so everyone re-reads the database.
+func (h *Local) WakeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, set := range h.subs {
+		for ch := range set {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
