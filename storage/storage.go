@@ -85,6 +85,11 @@ type AdminStore interface {
 	// notifications off and sets its bounce state.
 	RecordBounce(ctx context.Context, companyID int64, b Bounce) (Bounce, error)
 	Bounces(ctx context.Context, companyID int64) ([]Bounce, error)
+	// Audience lists, in one query, the members of the company's teams in
+	// the given groups (every group when groupIDs is empty) that receive
+	// email: notifications on and no hard bounce. Groups with messaging
+	// disabled are included (they still receive campaigns). Ordered by id.
+	Audience(ctx context.Context, companyID int64, groupIDs []int64) ([]Member, error)
 }
 
 // PartnerRow is one line of a partner import.

@@ -43,6 +43,7 @@ func RunCore(t *testing.T, open Opener) {
 	t.Run("isolation", func(t *testing.T) { RunIsolation(t, open) })
 	t.Run("messages", func(t *testing.T) { RunMessages(t, open) })
 	t.Run("blobs", func(t *testing.T) { RunBlobs(t, open) })
+	t.Run("audience", func(t *testing.T) { RunAudience(t, open) })
 }
 
 // campaigner is the QueueStore method the campaign-thread tests need;
