@@ -33,7 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	core := func(t *testing.T) Core { return open(t) }
 	RunCore(t, core)
 	// Areas of the rest of the contract, one line each:
-	// H-outbound: t.Run("queue", func(t *testing.T) { RunQueue(t, open) })
+	t.Run("queue", func(t *testing.T) { RunQueue(t, open) })
 	// H-imap:     t.Run("imap", func(t *testing.T) { RunIMAP(t, open) })
 }
 
