@@ -1,5 +1,7 @@
 package main
 
-// outboundCmds holds the message, campaign and queue commands. Placeholder
-// until the outbound package's commands land here.
-type outboundCmds struct{}
+// outboundCmds holds the message, campaign and queue commands.
+type outboundCmds struct {
+	Message  messageCmd  `cmd:"" help:"Staff messages to partner teams and members."`
+	Campaign campaignCmd `cmd:"" help:"Email campaigns to partner groups."`
+}
