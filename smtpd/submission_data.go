@@ -113,10 +113,10 @@ func (ss *subSession) Data(r io.Reader) error {
 func subPostError(t subTarget, err error) *smtp.SMTPError {
 	var de *outbound.DisabledError
 	if errors.As(err, &de) {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: enhNotPartner, Message: subDisabledText(t.team, de.Group, de.Text)}
+		return &smtp.SMTPError{Code: 550, EnhancedCode: subEnhNotPartner, Message: subDisabledText(t.team, de.Group, de.Text)}
 	}
 	if errors.Is(err, outbound.ErrNoAudience) {
-		return subRefuse(550, enhBadMailbox, "<%s>: this conversation, team or member no longer exists", t.rcpt)
+		return subRefuse(550, subEnhBadMailbox, "<%s>: this conversation, team or member no longer exists", t.rcpt)
 	}
 	return nil
 }
@@ -128,7 +128,7 @@ func (ss *subSession) checkFrom(res *mimewalk.Result) *smtp.SMTPError {
 	if err == nil && len(from) == 1 && strings.EqualFold(from[0].Address, ss.staff.Email) {
 		return nil
 	}
-	return subRefuse(550, enhNotPartner, "The From header must be your own address <%s>", ss.staff.Email)
+	return subRefuse(550, subEnhNotPartner, "The From header must be your own address <%s>", ss.staff.Email)
 }
 
 // message is the staff message to post, from the walk.

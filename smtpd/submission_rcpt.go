@@ -39,8 +39,8 @@ func subRefuse(code int, enh smtp.EnhancedCode, format string, args ...any) *smt
 }
 
 var (
-	enhNotPartner = smtp.EnhancedCode{5, 7, 1}
-	enhBadMailbox = smtp.EnhancedCode{5, 1, 1}
+	subEnhNotPartner = smtp.EnhancedCode{5, 7, 1}
+	subEnhBadMailbox = smtp.EnhancedCode{5, 1, 1}
 )
 
 // classify decides one recipient. It returns the audience, an
@@ -100,11 +100,11 @@ func (ss *subSession) gatewayTarget(addr, local, domain string) (subTarget, erro
 		tok, err := ss.s.cfg.Tokens.Verify(kind, co.ID, value)
 		if err != nil {
 			ss.s.cfg.Logger.Info("submission: bad token", "id", ss.id, "rcpt", addr, "err", err)
-			return subTarget{}, subRefuse(550, enhBadMailbox, "<%s>: unknown or damaged conversation address; reply to the message again from your mail client", addr)
+			return subTarget{}, subRefuse(550, subEnhBadMailbox, "<%s>: unknown or damaged conversation address; reply to the message again from your mail client", addr)
 		}
 		th, err := st.Thread(ctx, co.ID, tok.ThreadID)
 		if errors.Is(err, storage.ErrNotFound) {
-			return subTarget{}, subRefuse(550, enhBadMailbox, "<%s>: this conversation no longer exists", addr)
+			return subTarget{}, subRefuse(550, subEnhBadMailbox, "<%s>: this conversation no longer exists", addr)
 		}
 		if err != nil {
 			return subTarget{}, fmt.Errorf("thread %d: %w", tok.ThreadID, err)
@@ -120,7 +120,7 @@ func (ss *subSession) gatewayTarget(addr, local, domain string) (subTarget, erro
 	case threading.KindTeam:
 		team, err := st.TeamBySlug(ctx, co.ID, value)
 		if errors.Is(err, storage.ErrNotFound) {
-			return subTarget{}, subRefuse(550, enhBadMailbox, "<%s>: no partner team %q in %s", addr, value, co.Name)
+			return subTarget{}, subRefuse(550, subEnhBadMailbox, "<%s>: no partner team %q in %s", addr, value, co.Name)
 		}
 		if err != nil {
 			return subTarget{}, fmt.Errorf("team by slug %q: %w", value, err)
@@ -130,14 +130,14 @@ func (ss *subSession) gatewayTarget(addr, local, domain string) (subTarget, erro
 		}
 		return subTarget{rcpt: addr, teamID: team.ID, team: team.Name}, nil
 	case threading.KindPartners:
-		return subTarget{}, subRefuse(550, enhNotPartner,
+		return subTarget{}, subRefuse(550, subEnhNotPartner,
 			"<%s> is where partners write to us; to start a conversation write to team+SLUG@%s or to a partner member's own address", addr, domain)
 	case threading.KindNone:
-		return subTarget{}, subRefuse(550, enhBadMailbox,
+		return subTarget{}, subRefuse(550, subEnhBadMailbox,
 			"<%s>: no such gateway address; write to thread+…, team+SLUG@%s or a partner member's own address", addr, domain)
 	}
 	// campaign+, bounce+, unsubscribe+: partner-side addresses.
-	return subTarget{}, subRefuse(550, enhNotPartner,
+	return subTarget{}, subRefuse(550, subEnhNotPartner,
 		"<%s> is a partner-side %s address and cannot be written to from staff mail", addr, kind)
 }
 
@@ -157,14 +157,14 @@ func (ss *subSession) checkMessaging(team storage.Team) error {
 // subNotPartner is the refusal of an address that is neither a gateway
 // address nor a partner member of the company.
 func subNotPartner(addr string) *smtp.SMTPError {
-	return subRefuse(550, enhNotPartner, "<%s>: not a partner of this program; this server does not relay", addr)
+	return subRefuse(550, subEnhNotPartner, "<%s>: not a partner of this program; this server does not relay", addr)
 }
 
 // subDisabled refuses a message to a team in a group with messaging off;
 // the redirect text is folded into a multi-line reply.
 func subDisabled(team, group, text string, utf8 bool) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: 550, EnhancedCode: enhNotPartner,
-		Message: subReplyText(subDisabledText(team, group, text), enhNotPartner, utf8)}
+	return &smtp.SMTPError{Code: 550, EnhancedCode: subEnhNotPartner,
+		Message: subReplyText(subDisabledText(team, group, text), subEnhNotPartner, utf8)}
 }
 
 // subDisabledText is the reason of subDisabled, unfolded.
