@@ -16,9 +16,10 @@ import (
 // DefaultLifetime is how long a queued email is retried before it fails.
 const DefaultLifetime = 5 * 24 * time.Hour
 
-// PostStore is what a Poster reads and writes to record a staff message.
-// *sqlstore.Store implements it.
+// PostStore is what a Poster reads and writes to record staff messages
+// and campaigns. *sqlstore.Store implements it.
 type PostStore interface {
+	CampaignStore
 	Company(ctx context.Context, id int64) (storage.Company, error)
 	StaffByID(ctx context.Context, companyID, id int64) (storage.Staff, error)
 	Thread(ctx context.Context, companyID, id int64) (storage.Thread, error)
@@ -31,8 +32,7 @@ type PostStore interface {
 
 // PosterConfig configures a Poster. Zero values mean the defaults.
 type PosterConfig struct {
-	// Store records messages and queues emails (required). Campaign also
-	// needs it to implement CampaignStore.
+	// Store records messages and queues emails (required).
 	Store PostStore
 	// Hub is told about every post (notify.Mail: the shared Sent folder
 	// changed; notify.Queue: emails are due). Nil: nobody is told.

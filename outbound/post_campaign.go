@@ -2,7 +2,6 @@ package outbound
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,8 +11,7 @@ import (
 	"github.com/partnermail/partnermail/threading"
 )
 
-// CampaignStore is what Campaign needs besides PostStore; the Poster's
-// store must implement it to send campaigns.
+// CampaignStore is what Campaign needs besides the lookups of a post.
 type CampaignStore interface {
 	Groups(ctx context.Context, companyID int64) ([]storage.Group, error)
 	Audience(ctx context.Context, companyID int64, groupIDs []int64) ([]storage.Member, error)
@@ -26,10 +24,7 @@ type CampaignStore interface {
 // messaging disabled receive it too (SPEC.md: only their replies are
 // refused). It returns how many emails were queued.
 func (p *Poster) Campaign(ctx context.Context, c storage.Campaign) (int, error) {
-	cs, ok := p.cfg.Store.(CampaignStore)
-	if !ok {
-		return 0, errors.New("campaign: the store cannot queue campaigns")
-	}
+	cs := p.cfg.Store
 	if strings.TrimSpace(c.Subject) == "" {
 		return 0, fmt.Errorf("campaign: empty subject: %w", storage.ErrInvalid)
 	}
