@@ -91,6 +91,11 @@ type SubmissionConfig struct {
 	MaxConns        int           // open connections in all
 	MaxConnsPerIP   int           // open connections from one IP
 
+	// Observe, when set, is called once per login attempt ("login_ok",
+	// "login_failed", "login_limited") and per finished transaction (its
+	// outcome: "posted", "refused", "failed"), for metrics.
+	Observe func(event string)
+
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -158,6 +163,9 @@ func NewSubmission(cfg SubmissionConfig) (*Submission, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string) {}
 	}
 	w, err := mimewalk.New(mimewalk.Config{Blobs: cfg.Store.Blobs(), Policy: cfg.Policy, Logger: cfg.Logger})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/partnermail/partnermail/internal/auth"
 	"github.com/partnermail/partnermail/internal/tlsconf"
+	"github.com/partnermail/partnermail/outbound"
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 	"github.com/partnermail/partnermail/storage/storagetest"
@@ -65,7 +66,10 @@ func newSubEnv(t *testing.T, driver string, o subOpts) *subEnv {
 		t.Fatal(err)
 	}
 	e.tls = subTestTLS(t)
-	poster := subTestPoster(t, st)
+	poster, err := outbound.NewPoster(outbound.PosterConfig{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := NewSubmission(SubmissionConfig{
 		Store: st, Poster: poster, Tokens: e.tokens, TLSConfig: e.tls,
 		ImplicitTLS: o.implicitTLS, InsecureAuth: !o.secure, Limiter: o.limiter,
@@ -254,6 +258,23 @@ func (e *subEnv) threadsOf(t *testing.T, companyID int64) map[storage.Thread][]s
 			t.Fatal(err)
 		}
 		out[th] = ms
+	}
+	return out
+}
+
+// queued lists the outbound emails of a company by recipient.
+func (e *subEnv) queued(t *testing.T, companyID int64) map[string]storage.OutboundEmail {
+	t.Helper()
+	q, err := e.store.Queue(context.Background(), companyID, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]storage.OutboundEmail)
+	for _, o := range q {
+		if _, dup := out[o.Rcpt]; dup {
+			t.Errorf("two emails queued for %s", o.Rcpt)
+		}
+		out[o.Rcpt] = o
 	}
 	return out
 }

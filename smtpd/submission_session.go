@@ -103,6 +103,7 @@ func (ss *subSession) login(user, pass string) error {
 	lim := ss.s.cfg.Limiter
 	if !lim.Allow(user, ip) {
 		log.Warn("submission: login refused: rate limited", "peer", ip, "user", user)
+		ss.s.cfg.Observe("login_limited")
 		return subErrTooManyFails
 	}
 	st, err := ss.s.cfg.Store.StaffByEmail(ctx, user)
@@ -117,6 +118,7 @@ func (ss *subSession) login(user, pass string) error {
 	if err := auth.Check(hash, pass); err != nil {
 		lim.Fail(user, ip)
 		log.Info("submission: login failed", "peer", ip, "user", user)
+		ss.s.cfg.Observe("login_failed")
 		return smtp.ErrAuthFailed
 	}
 	co, err := ss.s.cfg.Store.Company(ctx, st.CompanyID)
@@ -125,6 +127,7 @@ func (ss *subSession) login(user, pass string) error {
 		return subErrAuthTemp
 	}
 	lim.Succeed(user)
+	ss.s.cfg.Observe("login_ok")
 	ss.staff, ss.company = &st, co
 	log.Info("submission: login", "peer", ip, "user", user, "company", co.Slug)
 	return nil
@@ -187,6 +190,7 @@ func (ss *subSession) Logout() error { return nil }
 
 // logTx writes the one line of a finished transaction.
 func (ss *subSession) logTx(outcome string, size int64, err error, extra ...any) {
+	ss.s.cfg.Observe(outcome)
 	lvl := slog.LevelInfo
 	if err != nil {
 		lvl = slog.LevelWarn

@@ -46,6 +46,26 @@ func TestSubmissionReplyInThread(t *testing.T) {
 		if !out.Seen {
 			t.Errorf("staff message not born read")
 		}
+		if !ms[0].Answered {
+			t.Errorf("partner message not \\Answered after the staff reply")
+		}
+		// Both Acme members have notifications on: one email each.
+		q := e.queued(t, e.f.Company.ID)
+		if len(q) != 2 || q[e.f.Ann.Email].MessageRowID != out.ID || q[e.f.Bob.Email].MessageRowID != out.ID {
+			t.Errorf("queued = %+v, want one email to each of Ann and Bob for message %d", q, out.ID)
+		}
+		// The client retries (it missed our 250): nothing is stored or
+		// queued twice.
+		c = e.login(t, e.f.Manager)
+		if cmd, err := subSend(c, e.f.Manager.Email, []string{to}, msg); err != nil {
+			t.Fatalf("retry: %s: %v", cmd, err)
+		}
+		if ms, _ := e.store.ThreadMessages(ctx, e.f.Company.ID, in.ThreadID); len(ms) != 2 {
+			t.Errorf("after a retry the thread has %d messages, want 2", len(ms))
+		}
+		if q := e.queued(t, e.f.Company.ID); len(q) != 2 {
+			t.Errorf("after a retry %d emails are queued, want 2", len(q))
+		}
 		// The raw message is stored byte-exact.
 		b, err := e.store.Blobs().Open(ctx, out.RawKey)
 		if err != nil {
@@ -76,6 +96,10 @@ func TestSubmissionNewConversations(t *testing.T) {
 	if cmd, err := subSend(c, e.f.Admin.Email, []string{e.f.Sue.Email}, subMessage(e.f.Admin.Email, e.f.Sue.Email, "For Sue", "Hello Sue")); err != nil {
 		t.Fatalf("member: %s: %v", cmd, err)
 	}
+	// Eve has notifications off: the message is recorded, no email.
+	if cmd, err := subSend(c, e.f.Admin.Email, []string{e.f.Eve.Email}, subMessage(e.f.Admin.Email, e.f.Eve.Email, "For Eve", "Hello Eve")); err != nil {
+		t.Fatalf("member without notifications: %s: %v", cmd, err)
+	}
 	got := map[string]storage.Thread{}
 	for th, ms := range e.threadsOf(t, e.f.Company.ID) {
 		if len(ms) != 1 || ms[0].Direction != storage.DirectionOut {
@@ -89,8 +113,20 @@ func TestSubmissionNewConversations(t *testing.T) {
 	if th, ok := got["For Sue"]; !ok || th.TeamID != e.f.Solo.ID || th.MemberID != e.f.Sue.ID {
 		t.Errorf("member thread = %+v (found %v), want team %d member %d", th, ok, e.f.Solo.ID, e.f.Sue.ID)
 	}
-	if len(got) != 2 {
-		t.Errorf("%d threads, want 2", len(got))
+	if th, ok := got["For Eve"]; !ok || th.MemberID != e.f.Eve.ID {
+		t.Errorf("member thread = %+v (found %v), want member %d", th, ok, e.f.Eve.ID)
+	}
+	if len(got) != 3 {
+		t.Errorf("%d threads, want 3", len(got))
+	}
+	q := e.queued(t, e.f.Company.ID)
+	for _, m := range []storage.Member{e.f.Ann, e.f.Bob, e.f.Sue} {
+		if _, ok := q[m.Email]; !ok {
+			t.Errorf("no email queued for %s", m.Email)
+		}
+	}
+	if len(q) != 3 {
+		t.Errorf("%d emails queued, want 3", len(q))
 	}
 }
 
@@ -191,6 +227,27 @@ func TestSubmissionRefusals(t *testing.T) {
 		subWantError(t, "RCPT member of disabled group", err, 550, "support@acme.example oder offnen Sie https://acme.example/help")
 		_, err = subSend(c, e.f.Manager.Email, []string{"team+" + e.f.Solo.Slug + "@" + domain}, "")
 		subWantError(t, "RCPT team of disabled group", err, 550, "messaging is disabled")
+	})
+	t.Run("group disabled between RCPT and DATA", func(t *testing.T) {
+		ctx := context.Background()
+		c := e.login(t, e.f.Manager)
+		if err := c.Mail(e.f.Manager.Email, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt(team, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.SetGroupMessaging(ctx, e.f.Company.ID, e.f.Gold.ID, false, "Gold is closed; see https://acme.example/gold"); err != nil {
+			t.Fatal(err)
+		}
+		defer e.store.SetGroupMessaging(ctx, e.f.Company.ID, e.f.Gold.ID, true, "")
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(subMessage(e.f.Manager.Email, team, "Late", "x")))
+		err = w.Close()
+		subWantError(t, "DATA", err, 550, "Gold is closed; see https://acme.example/gold")
 	})
 	t.Run("from header", func(t *testing.T) {
 		c := e.login(t, e.f.Manager)
