@@ -15,13 +15,17 @@ import (
 	"github.com/partnermail/partnermail/storage"
 )
 
-// Email is one composed email, ready for a transport.
+// Email is one composed email, ready for a transport. Transports write it
+// with e.WriteTo (compose_attach.go), which streams attachments from their
+// blobs; e.Msg.WriteTo (and go-mail's Client.Send) buffers each one whole.
 type Email struct {
 	From string    // envelope sender: bounce+TOKEN@<company domain>
 	To   string    // envelope recipient: the member's address
 	Msg  *mail.Msg // headers and body; attachments read from blobs when written
 	// Close releases what Msg reads from (blobs); nil when nothing.
 	Close func() error
+
+	stream *streamSink // set by the composer for attachments (compose_attach.go)
 }
 
 // Composer builds the email of one queued row (notification or campaign).

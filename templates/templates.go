@@ -21,7 +21,7 @@
 package templates
 
 import (
-		"embed"
+	"embed"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"

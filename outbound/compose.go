@@ -1,0 +1,200 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/partnermail/partnermail/storage"
+	"github.com/partnermail/partnermail/templates"
+	"github.com/partnermail/partnermail/threading"
+)
+
+// ComposeStore is what a TemplateComposer reads. *sqlstore.Store
+// implements it.
+type ComposeStore interface {
+	Company(ctx context.Context, id int64) (storage.Company, error)
+	StaffByID(ctx context.Context, companyID, id int64) (storage.Staff, error)
+	Group(ctx context.Context, companyID, id int64) (storage.Group, error)
+	Team(ctx context.Context, companyID, id int64) (storage.Team, error)
+	Member(ctx context.Context, companyID, id int64) (storage.Member, error)
+	Thread(ctx context.Context, companyID, id int64) (storage.Thread, error)
+	Message(ctx context.Context, companyID, id int64) (storage.Message, error)
+	ThreadMessages(ctx context.Context, companyID, threadID int64) ([]storage.Message, error)
+	Campaign(ctx context.Context, companyID, id int64) (storage.Campaign, error)
+	Blobs() storage.BlobStore
+}
+
+// ComposerConfig configures a TemplateComposer.
+type ComposerConfig struct {
+	Store     ComposeStore      // required
+	Tokens    *threading.Tokens // required: mints the reply, campaign, bounce and unsubscribe tokens
+	Templates *templates.Set    // required
+	// PublicURL is the base of the https one-click unsubscribe link,
+	// <PublicURL>/unsubscribe/<token> (RFC 8058). Empty: List-Unsubscribe
+	// carries the mailto address only.
+	PublicURL string
+	Clock     func() time.Time // default time.Now; dates emails with no date of their own
+}
+
+// TemplateComposer composes notification and campaign emails from the
+// stored rows and the templates. It is safe for concurrent use.
+type TemplateComposer struct {
+	cfg ComposerConfig
+}
+
+var _ Composer = (*TemplateComposer)(nil)
+
+// ErrNotComposable wraps the reason an email can never be composed: a row
+// that names neither a message nor a campaign, or one whose message,
+// campaign, member or company no longer exists (storage.ErrNotFound).
+// Other Compose errors are temporary.
+var ErrNotComposable = errors.New("email cannot be composed")
+
+// NewComposer returns a TemplateComposer for cfg.
+func NewComposer(cfg ComposerConfig) (*TemplateComposer, error) {
+	if cfg.Store == nil || cfg.Tokens == nil || cfg.Templates == nil {
+		return nil, errors.New("outbound: ComposerConfig needs Store, Tokens and Templates")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &TemplateComposer{cfg: cfg}, nil
+}
+
+// Compose builds the email of one queued row: a notification of a staff
+// message (MessageRowID) or a campaign email (CampaignID). The returned
+// Email reads attachments from open blobs: call its Close when done.
+func (c *TemplateComposer) Compose(ctx context.Context, e storage.OutboundEmail) (*Email, error) {
+	var (
+		em  *Email
+		err error
+	)
+	switch {
+	case e.MessageRowID != 0:
+		em, err = c.notification(ctx, e)
+	case e.CampaignID != 0:
+		em, err = c.campaign(ctx, e)
+	default:
+		return nil, fmt.Errorf("compose email %d: %w: no message and no campaign", e.ID, ErrNotComposable)
+	}
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			err = fmt.Errorf("%w: %w", ErrNotComposable, err)
+		}
+		return nil, fmt.Errorf("compose email %d: %w", e.ID, err)
+	}
+	return em, nil
+}
+
+// head is what every email's headers are made of.
+type head struct {
+	row      storage.OutboundEmail
+	company  storage.Company
+	member   storage.Member
+	fromName string
+	subject  string
+	date     time.Time
+	replyTo  threading.Token // KindReply or KindCampaign
+}
+
+// domain is the company's primary domain, where its token addresses live.
+func domain(co storage.Company) (string, error) {
+	if len(co.Domains) == 0 || co.Domains[0] == "" {
+		return "", fmt.Errorf("company %s has no mail domain", co.Slug)
+	}
+	return co.Domains[0], nil
+}
+
+// newMsg returns a message with the headers every email carries, and the
+// unsubscribe data for the templates.
+func (c *TemplateComposer) newMsg(h head) (*gomail.Msg, string, templates.Unsubscribe, error) {
+	var unsub templates.Unsubscribe
+	dom, err := domain(h.company)
+	if err != nil {
+		return nil, "", unsub, err
+	}
+	ts := c.cfg.Tokens
+	ids := threading.Token{CompanyID: h.company.ID, MemberID: h.member.ID}
+	bounceTok := ids
+	bounceTok.Kind, bounceTok.EmailID = threading.KindBounce, h.row.ID
+	bounce, err := ts.MintAddress(bounceTok, dom)
+	if err != nil {
+		return nil, "", unsub, err
+	}
+	replyTo, err := ts.MintAddress(h.replyTo, dom)
+	if err != nil {
+		return nil, "", unsub, err
+	}
+	unsubTok := ids
+	unsubTok.Kind = threading.KindUnsubscribe
+	tok, err := ts.Mint(unsubTok)
+	if err != nil {
+		return nil, "", unsub, err
+	}
+	unsub.Address = threading.Address(threading.KindUnsubscribe, tok, dom)
+	listUnsub := "<mailto:" + unsub.Address + ">"
+	if c.cfg.PublicURL != "" {
+		unsub.URL = c.cfg.PublicURL + "/unsubscribe/" + tok
+		listUnsub += ", <" + unsub.URL + ">"
+	}
+
+	from := h.company.FromAddr
+	if from == "" {
+		from = threading.Address(threading.KindPartners, h.company.Partners, dom)
+	}
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	m.EnvelopeFromMailAddress(&mail.Address{Address: bounce})
+	m.FromMailAddress(&mail.Address{Name: headerText(h.fromName), Address: from})
+	m.ToMailAddress(&mail.Address{Name: headerText(h.member.Name), Address: h.row.Rcpt})
+	m.ReplyToMailAddress(&mail.Address{Name: headerText(h.company.Name), Address: replyTo})
+	m.Subject(headerText(h.subject))
+	m.SetMessageIDWithValue(h.row.MessageID)
+	date := h.date
+	if date.IsZero() {
+		date = c.cfg.Clock()
+	}
+	m.SetDateWithValue(date)
+	m.SetGenHeader(gomail.HeaderListUnsubscribe, listUnsub)
+	if unsub.URL != "" {
+		m.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
+	return m, bounce, unsub, nil
+}
+
+// setBody adds the rendered text and HTML parts.
+func setBody(m *gomail.Msg, text, html string) {
+	m.SetBodyString(gomail.TypeTextPlain, text)
+	m.AddAlternativeString(gomail.TypeTextHTML, html)
+}
+
+// headerText makes s safe and tidy for a header: control characters (CR
+// and LF above all) become spaces. go-mail encodes what is left that is
+// not printable ASCII (RFC 2047).
+func headerText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// bracket returns Message-IDs as "<a> <b>".
+func bracket(ids []string) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("<" + headerText(id) + ">")
+	}
+	return b.String()
+}
