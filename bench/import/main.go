@@ -20,6 +20,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/partnermail/partnermail/bench/internal/benchkit"
 )
 
 func main() {
@@ -31,9 +33,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "partnermail")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/partnermail").CombinedOutput(); err != nil {
-		log.Fatalf("build: %v\n%s", err, out)
+	bin := os.Getenv("PARTNERMAIL_BENCH_BIN") // set by bench/run, which built it
+	if bin == "" {
+		if bin, err = benchkit.Build(dir); err != nil {
+			log.Fatal(err)
+		}
 	}
 	csv := filepath.Join(dir, "partners.csv")
 	if err := writeCSV(csv, *members); err != nil {
@@ -74,6 +78,9 @@ func main() {
 			secs := time.Since(start).Seconds()
 			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 			fmt.Printf("%-10s %-8s %10.2f %14.1f\n", b, run, secs, float64(rss)/1024)
+			scen := fmt.Sprintf("partner import, %d members, %s", *members, run)
+			benchkit.Emit(benchkit.Row{Area: "import", Scenario: scen + ": time", Backend: b, Value: secs, Unit: "s"})
+			benchkit.Emit(benchkit.Row{Area: "import", Scenario: scen + ": peak RSS", Backend: b, Value: float64(rss) / 1024, Unit: "MB"})
 		}
 	}
 }
