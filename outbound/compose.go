@@ -40,12 +40,23 @@ type ComposerConfig struct {
 	// carries the mailto address only.
 	PublicURL string
 	Clock     func() time.Time // default time.Now; dates emails with no date of their own
+	// CacheTTL is how long rows read for one email are reused for the
+	// next (see DefaultComposeCacheTTL, the default); a change to a
+	// company, staff name, team or group shows in emails composed after
+	// it at most this late. Negative: no caching.
+	CacheTTL time.Duration
 }
 
 // TemplateComposer composes notification and campaign emails from the
 // stored rows and the templates. It is safe for concurrent use.
 type TemplateComposer struct {
-	cfg ComposerConfig
+	cfg       ComposerConfig
+	companies *ttlCache[int64, storage.Company]
+	staff     *ttlCache[[2]int64, string] // display name
+	teams     *ttlCache[[2]int64, storage.Team]
+	groups    *ttlCache[[2]int64, storage.Group]
+	campaigns *ttlCache[[2]int64, storage.Campaign]
+	notices   *ttlCache[[2]int64, *notice] // by staff message
 }
 
 var _ Composer = (*TemplateComposer)(nil)
@@ -65,7 +76,22 @@ func NewComposer(cfg ComposerConfig) (*TemplateComposer, error) {
 		cfg.Clock = time.Now
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &TemplateComposer{cfg: cfg}, nil
+	switch {
+	case cfg.CacheTTL == 0:
+		cfg.CacheTTL = DefaultComposeCacheTTL
+	case cfg.CacheTTL < 0:
+		cfg.CacheTTL = 0
+	}
+	ttl, clock := cfg.CacheTTL, cfg.Clock
+	return &TemplateComposer{
+		cfg:       cfg,
+		companies: newTTLCache[int64, storage.Company](ttl, clock),
+		staff:     newTTLCache[[2]int64, string](ttl, clock),
+		teams:     newTTLCache[[2]int64, storage.Team](ttl, clock),
+		groups:    newTTLCache[[2]int64, storage.Group](ttl, clock),
+		campaigns: newTTLCache[[2]int64, storage.Campaign](ttl, clock),
+		notices:   newTTLCache[[2]int64, *notice](ttl, clock),
+	}, nil
 }
 
 // Compose builds the email of one queued row: a notification of a staff
@@ -91,6 +117,53 @@ func (c *TemplateComposer) Compose(ctx context.Context, e storage.OutboundEmail)
 		return nil, fmt.Errorf("compose email %d: %w", e.ID, err)
 	}
 	return em, nil
+}
+
+// company, team and group read through the caches.
+func (c *TemplateComposer) company(ctx context.Context, id int64) (storage.Company, error) {
+	co, err := c.companies.get(id, func() (storage.Company, error) { return c.cfg.Store.Company(ctx, id) })
+	if err != nil {
+		return co, fmt.Errorf("company %d: %w", id, err)
+	}
+	return co, nil
+}
+
+func (c *TemplateComposer) team(ctx context.Context, companyID, id int64) (storage.Team, error) {
+	t, err := c.teams.get([2]int64{companyID, id}, func() (storage.Team, error) { return c.cfg.Store.Team(ctx, companyID, id) })
+	if err != nil {
+		return t, fmt.Errorf("team %d: %w", id, err)
+	}
+	return t, nil
+}
+
+func (c *TemplateComposer) group(ctx context.Context, companyID, id int64) (storage.Group, error) {
+	g, err := c.groups.get([2]int64{companyID, id}, func() (storage.Group, error) { return c.cfg.Store.Group(ctx, companyID, id) })
+	if err != nil {
+		return g, fmt.Errorf("group %d: %w", id, err)
+	}
+	return g, nil
+}
+
+// staffName is the display name of a staff member (its email when it has
+// no name), the company's name when the staff member is gone.
+func (c *TemplateComposer) staffName(ctx context.Context, co storage.Company, id int64) string {
+	if id == 0 {
+		return co.Name
+	}
+	name, err := c.staff.get([2]int64{co.ID, id}, func() (string, error) {
+		s, err := c.cfg.Store.StaffByID(ctx, co.ID, id)
+		if err != nil {
+			return "", err
+		}
+		if s.Name != "" {
+			return s.Name, nil
+		}
+		return s.Email, nil
+	})
+	if err != nil {
+		return co.Name
+	}
+	return name
 }
 
 // head is what every email's headers are made of.

@@ -14,25 +14,27 @@ import (
 // where to write instead (the inbound side refuses their replies).
 func (c *TemplateComposer) campaign(ctx context.Context, row storage.OutboundEmail) (*Email, error) {
 	st := c.cfg.Store
-	camp, err := st.Campaign(ctx, row.CompanyID, row.CampaignID)
+	camp, err := c.campaigns.get([2]int64{row.CompanyID, row.CampaignID}, func() (storage.Campaign, error) {
+		return st.Campaign(ctx, row.CompanyID, row.CampaignID)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d: %w", row.CampaignID, err)
 	}
-	co, err := st.Company(ctx, row.CompanyID)
+	co, err := c.company(ctx, row.CompanyID)
 	if err != nil {
-		return nil, fmt.Errorf("company: %w", err)
+		return nil, err
 	}
 	member, err := st.Member(ctx, row.CompanyID, row.MemberID)
 	if err != nil {
 		return nil, fmt.Errorf("member %d: %w", row.MemberID, err)
 	}
-	team, err := st.Team(ctx, row.CompanyID, member.TeamID)
+	team, err := c.team(ctx, row.CompanyID, member.TeamID)
 	if err != nil {
-		return nil, fmt.Errorf("team %d: %w", member.TeamID, err)
+		return nil, err
 	}
-	group, err := st.Group(ctx, row.CompanyID, team.GroupID)
+	group, err := c.group(ctx, row.CompanyID, team.GroupID)
 	if err != nil {
-		return nil, fmt.Errorf("group %d: %w", team.GroupID, err)
+		return nil, err
 	}
 	author := c.staffName(ctx, co, camp.StaffID)
 	m, bounce, unsub, err := c.newMsg(head{

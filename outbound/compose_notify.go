@@ -17,49 +17,76 @@ import (
 // long list be trimmed that way).
 const maxReferences = 20
 
+// notice is what the emails of one staff message share.
+type notice struct {
+	msg    storage.Message
+	thread storage.Thread
+	team   storage.Team
+	refs   []string         // Message-IDs of the earlier messages (References)
+	index  string           // Thread-Index
+	author string           // display name of msg's author
+	prev   *templates.Quote // the message quoted below msg, if any
+}
+
+// notice loads (or finds cached) what the emails of a staff message
+// share.
+func (c *TemplateComposer) notice(ctx context.Context, co storage.Company, id int64) (*notice, error) {
+	return c.notices.get([2]int64{co.ID, id}, func() (*notice, error) {
+		st := c.cfg.Store
+		n := &notice{}
+		var err error
+		if n.msg, err = st.Message(ctx, co.ID, id); err != nil {
+			return nil, fmt.Errorf("message %d: %w", id, err)
+		}
+		if n.thread, err = st.Thread(ctx, co.ID, n.msg.ThreadID); err != nil {
+			return nil, fmt.Errorf("thread %d: %w", n.msg.ThreadID, err)
+		}
+		if n.team, err = c.team(ctx, co.ID, n.thread.TeamID); err != nil {
+			return nil, err
+		}
+		thread, err := st.ThreadMessages(ctx, co.ID, n.thread.ID)
+		if err != nil {
+			return nil, fmt.Errorf("thread %d messages: %w", n.thread.ID, err)
+		}
+		earlier := before(thread, n.msg.ID)
+		n.refs = references(earlier)
+		n.index = threadIndex(co.ID, n.thread, append(earlier, n.msg))
+		n.author = c.staffName(ctx, co, n.msg.AuthorStaffID)
+		if prev, ok := lastReal(earlier); ok {
+			n.prev = &templates.Quote{Author: headerText(c.authorName(ctx, co, prev)), Date: prev.Date, Text: normalizeText(prev.Text)}
+		}
+		return n, nil
+	})
+}
+
 // notification composes the email telling one member about a staff
 // message.
 func (c *TemplateComposer) notification(ctx context.Context, row storage.OutboundEmail) (*Email, error) {
-	st := c.cfg.Store
-	msg, err := st.Message(ctx, row.CompanyID, row.MessageRowID)
+	co, err := c.company(ctx, row.CompanyID)
 	if err != nil {
-		return nil, fmt.Errorf("message %d: %w", row.MessageRowID, err)
+		return nil, err
 	}
-	co, err := st.Company(ctx, row.CompanyID)
+	n, err := c.notice(ctx, co, row.MessageRowID)
 	if err != nil {
-		return nil, fmt.Errorf("company: %w", err)
+		return nil, err
 	}
-	th, err := st.Thread(ctx, row.CompanyID, msg.ThreadID)
-	if err != nil {
-		return nil, fmt.Errorf("thread %d: %w", msg.ThreadID, err)
-	}
-	team, err := st.Team(ctx, row.CompanyID, th.TeamID)
-	if err != nil {
-		return nil, fmt.Errorf("team %d: %w", th.TeamID, err)
-	}
-	member, err := st.Member(ctx, row.CompanyID, row.MemberID)
+	member, err := c.cfg.Store.Member(ctx, row.CompanyID, row.MemberID)
 	if err != nil {
 		return nil, fmt.Errorf("member %d: %w", row.MemberID, err)
 	}
-	author := c.staffName(ctx, co, msg.AuthorStaffID)
-	thread, err := st.ThreadMessages(ctx, row.CompanyID, th.ID)
-	if err != nil {
-		return nil, fmt.Errorf("thread %d messages: %w", th.ID, err)
-	}
-	earlier := before(thread, msg.ID)
-
+	msg, th := n.msg, n.thread
 	subject := msg.Subject
 	if subject == "" {
 		subject = th.Subject
 	}
 	m, bounce, unsub, err := c.newMsg(head{
-		row: row, company: co, member: member, fromName: author, subject: subject, date: msg.Date,
+		row: row, company: co, member: member, fromName: n.author, subject: subject, date: msg.Date,
 		replyTo: threading.Token{Kind: threading.KindReply, CompanyID: co.ID, ThreadID: th.ID, MemberID: member.ID},
 	})
 	if err != nil {
 		return nil, err
 	}
-	if refs := references(earlier); len(refs) > 0 {
+	if refs := n.refs; len(refs) > 0 {
 		inReplyTo := refs[len(refs)-1]
 		if msg.InReplyTo != "" {
 			inReplyTo = msg.InReplyTo
@@ -68,18 +95,15 @@ func (c *TemplateComposer) notification(ctx context.Context, row storage.Outboun
 		m.SetGenHeader(gomail.HeaderReferences, bracket(refs))
 	}
 	m.SetGenHeader("Thread-Topic", headerText(topic(th.Subject)))
-	m.SetGenHeader("Thread-Index", threadIndex(co.ID, th, append(earlier, msg)))
+	m.SetGenHeader("Thread-Index", n.index)
 
 	data := templates.Notification{
-		Company: headerText(co.Name), Author: headerText(author), Team: headerText(team.Name),
+		Company: headerText(co.Name), Author: headerText(n.author), Team: headerText(n.team.Name),
 		Recipient: headerText(member.Name), Subject: headerText(subject), Text: normalizeText(msg.Text),
-		Unsubscribe: unsub,
+		Previous: n.prev, Unsubscribe: unsub,
 	}
 	for _, a := range msg.Attachments {
 		data.Attachments = append(data.Attachments, templates.Attachment{Name: headerText(a.Filename), Size: a.Size})
-	}
-	if prev, ok := lastReal(earlier); ok {
-		data.Previous = &templates.Quote{Author: headerText(c.authorName(ctx, co, prev)), Date: prev.Date, Text: normalizeText(prev.Text)}
 	}
 	text, html, err := c.cfg.Templates.Render(co.Slug, templates.NotificationName, data)
 	if err != nil {
@@ -126,20 +150,6 @@ func references(earlier []storage.Message) []string {
 		ids = append(ids[:1], ids[len(ids)-maxReferences+1:]...)
 	}
 	return ids
-}
-
-// staffName is the display name of a staff member, the company's name
-// when the staff member is gone or has no name.
-func (c *TemplateComposer) staffName(ctx context.Context, co storage.Company, id int64) string {
-	if id != 0 {
-		if s, err := c.cfg.Store.StaffByID(ctx, co.ID, id); err == nil {
-			if s.Name != "" {
-				return s.Name
-			}
-			return s.Email
-		}
-	}
-	return co.Name
 }
 
 // authorName is the name of whoever wrote m.

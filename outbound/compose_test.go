@@ -22,30 +22,19 @@ import (
 	"github.com/partnermail/partnermail/threading"
 )
 
-// composeStore adds campaigns to a store that may not have them yet.
-type composeStore struct {
-	*sqlstore.Store
-	campaigns map[int64]storage.Campaign
-}
-
-func (s *composeStore) Campaign(ctx context.Context, companyID, id int64) (storage.Campaign, error) {
-	if c, ok := s.campaigns[id]; ok && c.CompanyID == companyID {
-		return c, nil
-	}
-	return storage.Campaign{}, storage.ErrNotFound
-}
+var _ ComposeStore = (*sqlstore.Store)(nil)
 
 type composeEnv struct {
-	st     *composeStore
+	st     *sqlstore.Store
 	f      *storagetest.Fixture
 	tokens *threading.Tokens
 	c      *TemplateComposer
 }
 
-func newComposeEnv(t *testing.T, driver, tplDir string) *composeEnv {
+func newComposeEnv(t testing.TB, driver, tplDir string) *composeEnv {
 	t.Helper()
-	st := &composeStore{Store: sqlstore.OpenTest(t, driver), campaigns: map[int64]storage.Campaign{}}
-	f := storagetest.NewFixture(t, st.Store, "acme")
+	st := sqlstore.OpenTest(t, driver)
+	f := storagetest.NewFixture(t, st, "acme")
 	tokens, err := threading.NewTokens([]threading.Key{{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -362,59 +351,80 @@ func TestComposeFirstMessage(t *testing.T) {
 	}
 }
 
-// TestComposeCampaign checks a campaign email, for a member of an enabled
-// and of a disabled group.
+// TestComposeCampaign checks campaign emails queued by the store, to a
+// member of an enabled and of a disabled group.
 func TestComposeCampaign(t *testing.T) {
-	env := newComposeEnv(t, sqlstore.SQLite, "")
-	f := env.f
-	ctx := context.Background()
-	if err := env.st.SetGroupMessaging(ctx, f.Company.ID, f.Silver.ID, false, "Please write to support@acme.example"); err != nil {
-		t.Fatal(err)
-	}
-	camp := storage.Campaign{ID: 7, CompanyID: f.Company.ID, StaffID: f.Admin.ID, Subject: "Spring offer",
-		Body: "Dear partners,\n\n20% off.", CreatedAt: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
-	env.st.campaigns[camp.ID] = camp
-	for _, tc := range []struct {
-		member  storage.Member
-		refused bool
-	}{{f.Ann, false}, {f.Sue, true}} {
-		row := storage.OutboundEmail{ID: 100 + tc.member.ID, CompanyID: f.Company.ID, CampaignID: camp.ID,
-			MemberID: tc.member.ID, Rcpt: tc.member.Email, MessageID: "c-" + tc.member.Name + "@x"}
-		em, raw := env.compose(t, row)
-		p := parse(t, raw)
-		rt, err := p.h.AddressList("Reply-To")
-		if err != nil || len(rt) != 1 {
-			t.Fatalf("Reply-To = %v, %v", rt, err)
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		env := newComposeEnv(t, driver, "")
+		f := env.f
+		ctx := context.Background()
+		if err := env.st.SetGroupMessaging(ctx, f.Company.ID, f.Silver.ID, false, "Please write to support@acme.example"); err != nil {
+			t.Fatal(err)
 		}
-		if tk := env.verify(t, rt[0].Address, threading.KindCampaign); tk.CampaignID != camp.ID || tk.MemberID != tc.member.ID {
-			t.Errorf("campaign token = %+v", tk)
+		camp, err := env.st.CreateCampaign(ctx, storage.Campaign{CompanyID: f.Company.ID, StaffID: f.Admin.ID,
+			Subject: "Spring offer", Body: "Dear partners,\n\n20% off.", CreatedAt: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)},
+			[]storage.OutboundEmail{
+				{MemberID: f.Ann.ID, Rcpt: f.Ann.Email, MessageID: "c-ann@x"},
+				{MemberID: f.Sue.ID, Rcpt: f.Sue.Email, MessageID: "c-sue@x"},
+			})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if bt := env.verify(t, em.From, threading.KindBounce); bt.EmailID != row.ID || bt.MemberID != tc.member.ID {
-			t.Errorf("bounce token = %+v", bt)
+		rows, err := env.st.Queue(ctx, f.Company.ID, storage.QueueQueued, 10)
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("Queue = %d rows, %v", len(rows), err)
 		}
-		if p.h.Get("Precedence") != "bulk" {
-			t.Errorf("Precedence = %q, want bulk", p.h.Get("Precedence"))
+		for _, row := range rows {
+			member, refused := f.Ann, false
+			if row.MemberID == f.Sue.ID {
+				member, refused = f.Sue, true
+			}
+			em, raw := env.compose(t, row)
+			p := parse(t, raw)
+			rt, err := p.h.AddressList("Reply-To")
+			if err != nil || len(rt) != 1 {
+				t.Fatalf("Reply-To = %v, %v", rt, err)
+			}
+			if tk := env.verify(t, rt[0].Address, threading.KindCampaign); tk.CampaignID != camp.ID || tk.MemberID != member.ID {
+				t.Errorf("campaign token = %+v, want campaign %d member %d", tk, camp.ID, member.ID)
+			}
+			if bt := env.verify(t, em.From, threading.KindBounce); bt.EmailID != row.ID || bt.MemberID != member.ID {
+				t.Errorf("bounce token = %+v", bt)
+			}
+			if em.To != member.Email {
+				t.Errorf("envelope to = %q", em.To)
+			}
+			if id, _ := p.h.MessageID(); id != row.MessageID {
+				t.Errorf("Message-ID = %q, want %q", id, row.MessageID)
+			}
+			if p.h.Get("Precedence") != "bulk" {
+				t.Errorf("Precedence = %q, want bulk", p.h.Get("Precedence"))
+			}
+			if !p.h.Has("List-Unsubscribe") || p.h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+				t.Errorf("unsubscribe headers missing")
+			}
+			if s, _ := p.h.Subject(); s != "Spring offer" {
+				t.Errorf("Subject = %q", s)
+			}
+			from, _ := p.h.AddressList("From")
+			if len(from) != 1 || from[0].Name != "Ada Admin" || from[0].Address != f.Company.FromAddr {
+				t.Errorf("From = %v", from)
+			}
+			if p.h.Has("Thread-Index") || p.h.Has("In-Reply-To") {
+				t.Errorf("campaign has threading headers")
+			}
+			if !strings.Contains(p.text, "Dear partners,\r\n\r\n20% off.") || !strings.Contains(p.html, "<p>20% off.</p>") {
+				t.Errorf("bodies:\n%s\n%s", p.text, p.html)
+			}
+			redirect := strings.Contains(p.text, "Replies to this email are not read. Please write to support@acme.example")
+			if redirect != refused {
+				t.Errorf("member %s: redirect text shown = %v, want %v:\n%s", member.Name, redirect, refused, p.text)
+			}
+			if len(p.files) != 0 || em.Close != nil {
+				t.Errorf("campaign has attachments")
+			}
 		}
-		if !p.h.Has("List-Unsubscribe") || p.h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
-			t.Errorf("unsubscribe headers missing")
-		}
-		if s, _ := p.h.Subject(); s != "Spring offer" {
-			t.Errorf("Subject = %q", s)
-		}
-		if p.h.Has("Thread-Index") || p.h.Has("In-Reply-To") {
-			t.Errorf("campaign has threading headers")
-		}
-		if !strings.Contains(p.text, "Dear partners,\r\n\r\n20% off.") || !strings.Contains(p.html, "<p>20% off.</p>") {
-			t.Errorf("bodies:\n%s\n%s", p.text, p.html)
-		}
-		redirect := strings.Contains(p.text, "Replies to this email are not read. Please write to support@acme.example")
-		if redirect != tc.refused {
-			t.Errorf("member %s: redirect text shown = %v, want %v:\n%s", tc.member.Name, redirect, tc.refused, p.text)
-		}
-		if len(p.files) != 0 || em.Close != nil {
-			t.Errorf("campaign has attachments")
-		}
-	}
+	})
 }
 
 // TestComposeHeaderInjection gives CR/LF and non-ASCII to every text that
