@@ -19,13 +19,13 @@ const maxReferences = 20
 
 // notice is what the emails of one staff message share.
 type notice struct {
-	msg    storage.Message
-	thread storage.Thread
-	team   storage.Team
-	refs   []string         // Message-IDs of the earlier messages (References)
-	index  string           // Thread-Index
-	author string           // display name of msg's author
-	prev   *templates.Quote // the message quoted below msg, if any
+	msg     storage.Message
+	thread  storage.Thread
+	team    storage.Team
+	earlier []ref            // the earlier messages References may name
+	index   string           // Thread-Index
+	author  string           // display name of msg's author
+	prev    *templates.Quote // the message quoted below msg, if any
 }
 
 // notice loads (or finds cached) what the emails of a staff message
@@ -49,7 +49,7 @@ func (c *TemplateComposer) notice(ctx context.Context, co storage.Company, id in
 			return nil, fmt.Errorf("thread %d messages: %w", n.thread.ID, err)
 		}
 		earlier := before(thread, n.msg.ID)
-		n.refs = references(earlier)
+		n.earlier = refsOf(earlier)
 		n.index = threadIndex(co.ID, n.thread, append(earlier, n.msg))
 		n.author = c.staffName(ctx, co, n.msg.AuthorStaffID)
 		if prev, ok := lastReal(earlier); ok {
@@ -86,11 +86,11 @@ func (c *TemplateComposer) notification(ctx context.Context, row storage.Outboun
 	if err != nil {
 		return nil, err
 	}
-	if refs := n.refs; len(refs) > 0 {
-		inReplyTo := refs[len(refs)-1]
-		if msg.InReplyTo != "" {
-			inReplyTo = msg.InReplyTo
-		}
+	seen, err := c.memberEmailIDs(ctx, co.ID, th.ID, member.ID)
+	if err != nil {
+		return nil, err
+	}
+	if refs, inReplyTo := references(n.earlier, msg.InReplyTo, seen); len(refs) > 0 {
 		m.SetGenHeader(gomail.HeaderInReplyTo, bracket([]string{inReplyTo}))
 		m.SetGenHeader(gomail.HeaderReferences, bracket(refs))
 	}
@@ -137,19 +137,73 @@ func lastReal(msgs []storage.Message) (storage.Message, bool) {
 	return storage.Message{}, false
 }
 
-// references returns the Message-IDs of earlier messages, oldest first,
-// trimmed to the first and the latest.
-func references(earlier []storage.Message) []string {
-	var ids []string
+// ref is an earlier message of a thread, as References may name it.
+type ref struct {
+	row   int64  // message row id
+	msgID string // its Message-ID
+}
+
+// refsOf keeps the earlier messages worth naming: not auto-replies, with
+// a Message-ID.
+func refsOf(earlier []storage.Message) []ref {
+	var refs []ref
 	for _, m := range earlier {
 		if m.MessageID != "" && !m.AutoReply {
-			ids = append(ids, m.MessageID)
+			refs = append(refs, ref{m.ID, m.MessageID})
 		}
+	}
+	return refs
+}
+
+// memberEmailsStore is implemented by stores that can tell which
+// Message-IDs a member received in a thread (sqlstore does).
+type memberEmailsStore interface {
+	MemberEmailIDs(ctx context.Context, companyID, threadID, memberID int64) (map[int64]string, error)
+}
+
+// memberEmailIDs returns the Message-IDs of the notification emails the
+// member was sent in the thread, by staff message; nil when the store
+// cannot tell.
+func (c *TemplateComposer) memberEmailIDs(ctx context.Context, companyID, threadID, memberID int64) (map[int64]string, error) {
+	st, ok := c.cfg.Store.(memberEmailsStore)
+	if !ok {
+		return nil, nil
+	}
+	ids, err := st.MemberEmailIDs(ctx, companyID, threadID, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("thread %d emails of member %d: %w", threadID, memberID, err)
+	}
+	return ids, nil
+}
+
+// references returns the References of an email to a member, oldest
+// first, trimmed to the first and the latest, and its In-Reply-To. A
+// staff message is named by the Message-ID of the email the member got
+// about it (seen), which is what the member's mail client knows; partner
+// messages by their own. In-Reply-To is the message the staff message
+// answers (inReplyTo, translated the same way) or else the latest.
+func references(earlier []ref, inReplyTo string, seen map[int64]string) ([]string, string) {
+	ids := make([]string, 0, len(earlier))
+	for _, r := range earlier {
+		id := r.msgID
+		if s, ok := seen[r.row]; ok {
+			id = s
+		}
+		if r.msgID == inReplyTo {
+			inReplyTo = id
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil, ""
+	}
+	if inReplyTo == "" {
+		inReplyTo = ids[len(ids)-1]
 	}
 	if len(ids) > maxReferences {
 		ids = append(ids[:1], ids[len(ids)-maxReferences+1:]...)
 	}
-	return ids
+	return ids, inReplyTo
 }
 
 // authorName is the name of whoever wrote m.

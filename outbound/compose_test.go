@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"strings"
@@ -500,6 +501,86 @@ func TestComposeErrors(t *testing.T) {
 	} {
 		if _, err := env.c.Compose(context.Background(), row); !errors.Is(err, ErrNotComposable) {
 			t.Errorf("Compose(%+v) = %v, want ErrNotComposable", row, err)
+		}
+	}
+}
+
+// TestComposeReferencesPerMember checks that a notification names earlier
+// staff messages by the Message-IDs of the emails that member received,
+// so each member's mail client threads the conversation.
+func TestComposeReferencesPerMember(t *testing.T) {
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		env := newComposeEnv(t, driver, "")
+		f := env.f
+		co := f.Company.ID
+		first := env.deliver(t, storage.Delivery{
+			NewThread: storage.Thread{CompanyID: co, TeamID: f.Acme.ID, Subject: "Q"},
+			Message: storage.Message{CompanyID: co, Direction: storage.DirectionIn, AuthorMemberID: f.Ann.ID,
+				MessageID: "a1@acme", Subject: "Q", Text: "question"},
+		})
+		staff := func(id string, inReplyTo string) []storage.OutboundEmail {
+			rows := []storage.OutboundEmail{
+				{CompanyID: co, MemberID: f.Ann.ID, Rcpt: f.Ann.Email, MessageID: id + "-ann@x"},
+				{CompanyID: co, MemberID: f.Bob.ID, Rcpt: f.Bob.Email, MessageID: id + "-bob@x"},
+			}
+			env.deliver(t, storage.Delivery{ThreadID: first.ThreadID,
+				Message: storage.Message{CompanyID: co, Direction: storage.DirectionOut, AuthorStaffID: f.Manager.ID,
+					MessageID: id + "@staff", InReplyTo: inReplyTo, Subject: "Re: Q", Text: "answer " + id},
+				MessageIDs: []string{rows[0].MessageID, rows[1].MessageID}, Outbound: rows})
+			return rows
+		}
+		staff("s1", "a1@acme")
+		rows := staff("s2", "s1@staff") // the staff client replied to its own sent message
+		for _, row := range rows {
+			who := "ann"
+			if row.MemberID == f.Bob.ID {
+				who = "bob"
+			}
+			_, raw := env.compose(t, row)
+			p := parse(t, raw)
+			refs, _ := p.h.MsgIDList("References")
+			irt, _ := p.h.MsgIDList("In-Reply-To")
+			wantRefs := []string{"a1@acme", "s1-" + who + "@x"}
+			if strings.Join(refs, " ") != strings.Join(wantRefs, " ") || len(irt) != 1 || irt[0] != "s1-"+who+"@x" {
+				t.Errorf("email to %s: References %q, In-Reply-To %q; want %q, [s1-%s@x]", who, refs, irt, wantRefs, who)
+			}
+			if !strings.Contains(p.text, "Pat Manager wrote:\r\n> answer s1") {
+				t.Errorf("email to %s does not quote s1:\n%s", who, p.text)
+			}
+		}
+	})
+}
+
+func TestReferences(t *testing.T) {
+	var long []ref
+	for i := range 30 {
+		long = append(long, ref{int64(i + 1), fmt.Sprintf("m%d@x", i+1)})
+	}
+	tests := []struct {
+		earlier       []ref
+		inReplyTo     string
+		seen          map[int64]string
+		want          string // References, joined
+		wantInReplyTo string
+	}{
+		{nil, "", nil, "", ""},
+		{nil, "gone@x", nil, "", ""},
+		{[]ref{{1, "a@x"}, {2, "s@x"}}, "", map[int64]string{2: "e@x"}, "a@x e@x", "e@x"},
+		{[]ref{{1, "a@x"}, {2, "s@x"}}, "a@x", map[int64]string{2: "e@x"}, "a@x e@x", "a@x"},
+		{[]ref{{1, "a@x"}, {2, "s@x"}}, "s@x", map[int64]string{2: "e@x"}, "a@x e@x", "e@x"},
+		{[]ref{{1, "a@x"}}, "elsewhere@x", nil, "a@x", "elsewhere@x"},
+		{long, "", nil, "m1@x " + func() string {
+			var s []string
+			for i := 12; i <= 30; i++ {
+				s = append(s, fmt.Sprintf("m%d@x", i))
+			}
+			return strings.Join(s, " ")
+		}(), "m30@x"},
+	}
+	for i, tc := range tests {
+		refs, irt := references(tc.earlier, tc.inReplyTo, tc.seen)
+		if strings.Join(refs, " ") != tc.want || irt != tc.wantInReplyTo {
+			t.Errorf("%d: references = %q, %q; want %q, %q", i, refs, irt, tc.want, tc.wantInReplyTo)
 		}
 	}
 }
