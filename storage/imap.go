@@ -63,6 +63,28 @@ type IMAPStore interface {
 	// JSON) of shared messages by id; IMAPSetCache stores them.
 	IMAPCache(ctx context.Context, companyID int64, ids []int64) (map[int64]IMAPCached, error)
 	IMAPSetCache(ctx context.Context, companyID, id int64, c IMAPCached) error
+	// IMAPSetCaches stores many parses in one transaction. An empty field
+	// keeps the value already stored.
+	IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]IMAPCached) error
+
+	// IMAPStatus counts the live messages of a mailbox.
+	IMAPStatus(ctx context.Context, companyID, mailboxID int64) (IMAPCounts, error)
+	// IMAPFlagUIDs lists the UIDs of a mailbox, gone ones included, whose
+	// flag is set (set true) or not set (set false).
+	IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, flag string, set bool) ([]uint32, error)
+	// IMAPUIDOf returns the live UID of a shared message in a virtual
+	// mailbox; ErrNotFound when it is not listed there.
+	IMAPUIDOf(ctx context.Context, companyID, mailboxID, messageID int64) (uint32, error)
+	// IMAPMove moves messages of a private mailbox into another private
+	// mailbox in one transaction, whatever their flags, and returns the
+	// source and destination UIDs, in order.
+	IMAPMove(ctx context.Context, companyID, fromMailbox int64, uids []uint32, toMailbox int64) (src, dst []uint32, err error)
+}
+
+// IMAPCounts are the live message counts of a mailbox (STATUS).
+type IMAPCounts struct {
+	Messages, Unseen, Deleted uint32
+	Size                      int64 // of the raw blobs, without prefixes
 }
 
 // Filters of virtual mailboxes: a kind, with ":<id or status>" for the
@@ -114,6 +136,7 @@ type IMAPMessage struct {
 	TeamName, GroupName, ManagerName string
 	TeamStatus                       string
 	Direction                        string
+	AuthResults                      string // Authentication-Results value recorded at arrival
 }
 
 // IMAPChange is a flag change or an expunge of one message.

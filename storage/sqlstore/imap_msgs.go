@@ -76,7 +76,8 @@ func applyFlags(cur []string, op storage.IMAPFlagOp, flags []string) []string {
 const imapMessageCols = `u.uid, COALESCE(u.message_id, 0), u.gone, u.flags, u.size, u.internal_date, u.raw_key, u.prefix,
 	u.team_name, u.group_name, u.manager_name, u.team_status,
 	COALESCE(m.seen, FALSE), COALESCE(m.answered, FALSE), COALESCE(m.flagged, FALSE), COALESCE(m.size, 0),
-	COALESCE(m.created_at, 0), COALESCE(m.raw_key, ''), COALESCE(m.thread_id, 0), COALESCE(m.direction, '')`
+	COALESCE(m.created_at, 0), COALESCE(m.raw_key, ''), COALESCE(m.thread_id, 0), COALESCE(m.direction, ''),
+	COALESCE(m.auth_results, '')`
 
 // scanIMAPMessage reads imapMessageCols; virtual says whether flags and
 // content come from the shared message.
@@ -87,7 +88,7 @@ func scanIMAPMessage(sc interface{ Scan(...any) error }, virtual bool) (storage.
 	var seen, answered, flagged bool
 	err := sc.Scan(&uid, &m.MessageID, &m.Gone, &flags, &m.Size, &date, &m.RawKey, &m.Prefix,
 		&m.TeamName, &m.GroupName, &m.ManagerName, &m.TeamStatus,
-		&seen, &answered, &flagged, &msize, &mdate, &mraw, &m.ThreadID, &m.Direction)
+		&seen, &answered, &flagged, &msize, &mdate, &mraw, &m.ThreadID, &m.Direction, &m.AuthResults)
 	m.UID = uint32(uid)
 	if virtual {
 		m.Flags = sharedFlags(seen, answered, flagged)

@@ -1,0 +1,94 @@
+package imapd
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// Append stores a message in a private folder. Into Sent it only
+// acknowledges a message partnermail sent itself (found by Message-ID):
+// a client saving its sent copy does not make a duplicate.
+func (s *session) Append(mailbox string, r imap.LiteralReader, opts *imap.AppendOptions) (*imap.AppendData, error) {
+	mb, err := s.lookup(mailbox)
+	if err == errNoMailbox {
+		return nil, errNo(imap.ResponseCodeTryCreate, "No such mailbox")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if mb.Filter == storage.FilterSent {
+		return s.appendSent(mb, r)
+	}
+	if mb.Virtual() {
+		return nil, errNo(imap.ResponseCodeCannot, "Shared folders list the company's messages; save into a private folder instead")
+	}
+	bw, err := s.srv.cfg.Store.Blobs().Create(s.ctx)
+	if err != nil {
+		return nil, s.internal("append", err)
+	}
+	n, err := io.Copy(bw, r)
+	if err != nil {
+		bw.Abort()
+		return nil, s.internal("append: read message", err)
+	}
+	key, err := bw.Commit(s.ctx)
+	if err != nil {
+		bw.Abort()
+		return nil, s.internal("append", err)
+	}
+	var flags []string
+	for _, f := range opts.Flags {
+		if !strings.EqualFold(string(f), `\Recent`) {
+			flags = append(flags, string(f))
+		}
+	}
+	uid, err := s.srv.cfg.Store.IMAPAppend(s.ctx, s.company.ID, mb.ID, storage.IMAPMessage{
+		RawKey: key, Size: n, Flags: flags, Date: opts.Time,
+	})
+	if err != nil {
+		return nil, s.internal("append", err)
+	}
+	s.publish()
+	return &imap.AppendData{UIDValidity: uint32(mb.ID), UID: imap.UID(uid)}, nil
+}
+
+var errNotSentHere = errNo(imap.ResponseCodeCannot,
+	"Sent lists the messages partnermail sent for the company; this one (by its Message-ID) was not sent through partnermail")
+
+func (s *session) appendSent(mb mbox, r io.Reader) (*imap.AppendData, error) {
+	h, err := textproto.ReadHeader(bufio.NewReader(io.LimitReader(r, maxHeaderMem)))
+	if err != nil {
+		return nil, errNotSentHere
+	}
+	mh := mail.Header{Header: gomessage.Header{Header: h}}
+	id, err := mh.MessageID()
+	if err != nil || id == "" {
+		return nil, errNotSentHere
+	}
+	st := s.srv.cfg.Store
+	m, err := st.IMAPOutboundByMessageID(s.ctx, s.company.ID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errNotSentHere
+	}
+	if err != nil {
+		return nil, s.internal("append to Sent", err)
+	}
+	state, err := st.IMAPSync(s.ctx, s.company.ID, mb.ID)
+	if err != nil {
+		return nil, s.internal("append to Sent", err)
+	}
+	uid, err := st.IMAPUIDOf(s.ctx, s.company.ID, mb.ID, m.ID)
+	if err != nil {
+		return nil, s.internal("append to Sent", err)
+	}
+	return &imap.AppendData{UIDValidity: state.UIDValidity, UID: imap.UID(uid)}, nil
+}

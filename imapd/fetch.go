@@ -1,0 +1,240 @@
+package imapd
+
+import (
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+const fetchChunk = 1000
+
+// set resolves a FETCH/STORE/COPY set against the view; "$" is the saved
+// SEARCH result.
+func (sel *selected) set(numSet imap.NumSet) []pair {
+	if u, ok := numSet.(imap.UIDSet); ok && imap.IsSearchRes(u) {
+		var out []pair
+		for _, uid := range sel.saved {
+			if seq := sel.view.seq(uid); seq != 0 {
+				out = append(out, pair{seq, uid})
+			}
+		}
+		return out
+	}
+	return sel.view.resolve(numSet)
+}
+
+func uidsOf(ps []pair) []uint32 {
+	out := make([]uint32, len(ps))
+	for i, p := range ps {
+		out[i] = p.uid
+	}
+	return out
+}
+
+// Fetch writes the requested items of each message. A BODY[] (not PEEK)
+// of a SELECTed folder marks the messages read for the whole company.
+func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *imap.FetchOptions) error {
+	sel := s.sel
+	pairs := sel.set(numSet)
+	markSeen := false
+	if !sel.readOnly {
+		for _, bs := range opts.BodySection {
+			markSeen = markSeen || !bs.Peek
+		}
+		for _, bs := range opts.BinarySection {
+			markSeen = markSeen || !bs.Peek
+		}
+	}
+	needLight := opts.RFC822Size || opts.Envelope || len(opts.BodySection) > 0 || len(opts.BinarySection) > 0 ||
+		len(opts.BinarySectionSize) > 0
+	needRoot := opts.BodyStructure != nil || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
+	for _, bs := range opts.BodySection {
+		needRoot = needRoot || len(bs.Part) > 0
+	}
+	st := s.srv.cfg.Store
+	for len(pairs) > 0 {
+		chunk := pairs[:min(len(pairs), fetchChunk)]
+		pairs = pairs[len(chunk):]
+		uids := uidsOf(chunk)
+		if markSeen {
+			changed, err := st.IMAPStoreFlags(s.ctx, s.company.ID, sel.mb.ID, uids, storage.IMAPFlagsAdd, []string{string(imap.FlagSeen)})
+			if err != nil {
+				return s.internal("fetch: mark read", err)
+			}
+			if len(changed) > 0 {
+				s.remember(changed)
+				s.publish()
+			}
+		}
+		msgs, err := st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
+		if err != nil {
+			return s.internal("fetch", err)
+		}
+		infos, err := s.infos(msgs, sel.mb.Virtual(), needLight, needRoot)
+		if err != nil {
+			return s.internal("fetch", err)
+		}
+		byUID := make(map[uint32]*msgInfo, len(infos))
+		for _, mi := range infos {
+			byUID[mi.m.UID] = mi
+		}
+		for _, p := range chunk {
+			mi := byUID[p.uid]
+			if mi == nil {
+				continue
+			}
+			if err := s.fetchOne(w, p.seq, mi, opts, markSeen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// remember notes flags this session reported itself, so that the next
+// sync does not report them again.
+func (s *session) remember(changes []storage.IMAPChange) {
+	if s.sel.echo == nil {
+		s.sel.echo = make(map[uint32]string, len(changes))
+	}
+	for _, c := range changes {
+		s.sel.echo[c.UID] = strings.Join(c.Flags, " ")
+	}
+}
+
+func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, mi *msgInfo, opts *imap.FetchOptions, markSeen bool) error {
+	var blob storage.Blob
+	if len(opts.BodySection) > 0 || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0 {
+		b, err := s.srv.cfg.Store.Blobs().Open(s.ctx, mi.m.RawKey)
+		if err != nil {
+			return s.internal("fetch: open message", err)
+		}
+		defer b.Close()
+		blob = b
+	}
+	// Everything that can fail is prepared before the response starts:
+	// once it has, only the connection failing can stop it.
+	type body struct {
+		sec  *imap.FetchItemBodySection
+		segs []seg
+	}
+	var bodies []body
+	for _, sec := range opts.BodySection {
+		segs, err := mi.bodySection(blob, sec, s.srv.cfg.AuthservID)
+		if err != nil {
+			return s.internal("fetch: section", err)
+		}
+		bodies = append(bodies, body{sec, segs})
+	}
+	type binary struct {
+		sec  *imap.FetchItemBinarySection
+		p    *part
+		size int64
+	}
+	var binaries []binary
+	for _, sec := range opts.BinarySection {
+		p, size, err := s.binarySize(blob, mi, sec.Part)
+		if err != nil {
+			return err
+		}
+		if sec.Partial != nil {
+			size = max(0, min(size-sec.Partial.Offset, sec.Partial.Size))
+		}
+		binaries = append(binaries, binary{sec, p, size})
+	}
+	var binSizes []uint32
+	for _, sec := range opts.BinarySectionSize {
+		_, size, err := s.binarySize(blob, mi, sec.Part)
+		if err != nil {
+			return err
+		}
+		binSizes = append(binSizes, uint32(min(size, 1<<32-1)))
+	}
+
+	rw := w.CreateMessage(seq)
+	if opts.UID {
+		rw.WriteUID(imap.UID(mi.m.UID))
+	}
+	if opts.Flags || markSeen {
+		rw.WriteFlags(imapFlags(mi.m.Flags))
+	}
+	if opts.InternalDate {
+		rw.WriteInternalDate(mi.m.Date)
+	}
+	if opts.RFC822Size {
+		rw.WriteRFC822Size(mi.size())
+	}
+	if opts.Envelope {
+		rw.WriteEnvelope(mi.envelope())
+	}
+	if opts.BodyStructure != nil {
+		rw.WriteBodyStructure(mi.root.bodyStructure())
+	}
+	var err error
+	for _, b := range bodies {
+		lw := rw.WriteBodySection(b.sec, segsLen(b.segs))
+		err = errors.Join(err, writeSegs(lw, blob, b.segs), lw.Close())
+	}
+	for _, b := range binaries {
+		lw := rw.WriteBinarySection(b.sec, b.size)
+		err = errors.Join(err, s.writeBinary(lw, blob, mi, b.p, b.sec), lw.Close())
+	}
+	for i, sec := range opts.BinarySectionSize {
+		rw.WriteBinarySectionSize(sec, binSizes[i])
+	}
+	if err != nil {
+		// The literal is short: the client cannot parse anything after it.
+		s.conn.NetConn().Close()
+		rw.Close()
+		return s.internal("fetch: write message", err)
+	}
+	return rw.Close()
+}
+
+// binarySize finds a part for BINARY and counts its decoded bytes.
+func (s *session) binarySize(b storage.Blob, mi *msgInfo, path []int) (*part, int64, error) {
+	if len(path) == 0 {
+		return nil, mi.size(), nil
+	}
+	p := mi.root.find(path)
+	if p == nil || p.multipart() {
+		return nil, 0, errNo(imap.ResponseCodeNonExistent, "No such message part")
+	}
+	r, err := decoded(b, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return nil, 0, s.internal("fetch: decode part", err)
+	}
+	return p, n, nil
+}
+
+// writeBinary writes a decoded part (or the whole view for BINARY[]).
+func (s *session) writeBinary(w io.Writer, b storage.Blob, mi *msgInfo, p *part, sec *imap.FetchItemBinarySection) error {
+	if p == nil {
+		segs, err := mi.bodySection(b, &imap.FetchItemBodySection{Partial: sec.Partial}, s.srv.cfg.AuthservID)
+		if err != nil {
+			return err
+		}
+		return writeSegs(w, b, segs)
+	}
+	r, err := decoded(b, p)
+	if err != nil {
+		return err
+	}
+	if sec.Partial != nil {
+		if _, err := io.CopyN(io.Discard, r, sec.Partial.Offset); err != nil && err != io.EOF {
+			return err
+		}
+		r = io.LimitReader(r, sec.Partial.Size)
+	}
+	_, err = io.Copy(w, r)
+	return err
+}

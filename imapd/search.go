@@ -1,0 +1,427 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode bodies in any charset for SEARCH
+	"github.com/emersion/go-message/textproto"
+)
+
+// needs says what a search criteria reads of each message.
+type needs struct {
+	msg    bool // the message row (dates, sizes, flags of private folders)
+	light  bool // envelope
+	header bool // the stored header
+	body   bool // the content
+	flags  map[string]bool
+}
+
+func (n *needs) add(c *imap.SearchCriteria, virtual bool) {
+	if !c.Since.IsZero() || !c.Before.IsZero() || c.Larger > 0 || c.Smaller > 0 {
+		n.msg = true
+	}
+	if c.Larger > 0 || c.Smaller > 0 {
+		n.light = true
+	}
+	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		n.light = true
+	}
+	for _, h := range c.Header {
+		switch k := strings.ToLower(h.Key); {
+		case strings.HasPrefix(k, "x-partner-"):
+			n.msg = true
+		case envelopeField(k):
+			n.light = true
+		default:
+			n.header = true
+		}
+	}
+	if len(c.Body) > 0 || len(c.Text) > 0 {
+		n.body = true
+	}
+	for _, f := range append(append([]imap.Flag(nil), c.Flag...), c.NotFlag...) {
+		n.flags[strings.ToLower(string(f))] = true
+		if !virtual {
+			n.msg = true
+		}
+	}
+	for i := range c.Not {
+		n.add(&c.Not[i], virtual)
+	}
+	for i := range c.Or {
+		n.add(&c.Or[i][0], virtual)
+		n.add(&c.Or[i][1], virtual)
+	}
+}
+
+func envelopeField(k string) bool {
+	switch k {
+	case "subject", "from", "to", "cc", "bcc", "message-id", "in-reply-to", "reply-to":
+		return true
+	}
+	return false
+}
+
+// static replaces "*" and "$" in the sets of c by what they mean now.
+func (sel *selected) static(c *imap.SearchCriteria) {
+	for i, set := range c.SeqNum {
+		c.SeqNum[i] = staticSeq(set, sel.view.len())
+	}
+	for i, set := range c.UID {
+		if imap.IsSearchRes(set) {
+			var u imap.UIDSet
+			for _, uid := range sel.saved {
+				u.AddNum(imap.UID(uid))
+			}
+			c.UID[i] = u
+			continue
+		}
+		c.UID[i] = staticUID(set, sel.view.last())
+	}
+	for i := range c.Not {
+		sel.static(&c.Not[i])
+	}
+	for i := range c.Or {
+		sel.static(&c.Or[i][0])
+		sel.static(&c.Or[i][1])
+	}
+}
+
+func staticSeq(set imap.SeqSet, last uint32) imap.SeqSet {
+	out := make(imap.SeqSet, len(set))
+	for i, r := range set {
+		if r.Start == 0 {
+			r.Start = last
+		}
+		if r.Stop == 0 {
+			r.Stop = last
+		}
+		if r.Start > r.Stop {
+			r.Start, r.Stop = r.Stop, r.Start
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func staticUID(set imap.UIDSet, last uint32) imap.UIDSet {
+	out := make(imap.UIDSet, len(set))
+	for i, r := range set {
+		if r.Start == 0 {
+			r.Start = imap.UID(last)
+		}
+		if r.Stop == 0 {
+			r.Stop = imap.UID(last)
+		}
+		if r.Start > r.Stop {
+			r.Start, r.Stop = r.Stop, r.Start
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// candidate is one message being searched.
+type candidate struct {
+	p      pair
+	flags  map[string]bool // lower case
+	mi     *msgInfo
+	header []byte // view header, loaded on demand
+	text   []string
+}
+
+// Search finds the messages matching the criteria.
+func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *imap.SearchOptions) (*imap.SearchData, error) {
+	sel := s.sel
+	sel.static(c)
+	n := needs{flags: map[string]bool{}}
+	n.add(c, sel.mb.Virtual())
+	all := sel.view.resolve(imap.SeqSet{{Start: 1, Stop: 0}})
+	cands := make([]candidate, len(all))
+	for i, p := range all {
+		cands[i] = candidate{p: p}
+	}
+	st := s.srv.cfg.Store
+	if sel.mb.Virtual() && len(n.flags) > 0 {
+		idx := make(map[uint32]int, len(cands))
+		for i := range cands {
+			idx[cands[i].p.uid] = i
+			cands[i].flags = map[string]bool{}
+		}
+		for f := range n.flags {
+			uids, err := st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, true)
+			if err != nil {
+				return nil, s.internal("search", err)
+			}
+			for _, u := range uids {
+				if i, ok := idx[u]; ok {
+					cands[i].flags[f] = true
+				}
+			}
+		}
+	}
+	var matched []pair
+	for len(cands) > 0 {
+		chunk := cands[:min(len(cands), fetchChunk)]
+		cands = cands[len(chunk):]
+		if n.msg || n.light || n.header || n.body {
+			ps := make([]pair, len(chunk))
+			for i := range chunk {
+				ps[i] = chunk[i].p
+			}
+			msgs, err := st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uidsOf(ps))
+			if err != nil {
+				return nil, s.internal("search", err)
+			}
+			infos, err := s.infos(msgs, sel.mb.Virtual(), n.light || n.header || n.body, false)
+			if err != nil {
+				return nil, s.internal("search", err)
+			}
+			byUID := make(map[uint32]*msgInfo, len(infos))
+			for _, mi := range infos {
+				byUID[mi.m.UID] = mi
+			}
+			for i := range chunk {
+				chunk[i].mi = byUID[chunk[i].p.uid]
+				if chunk[i].mi != nil && chunk[i].flags == nil {
+					chunk[i].flags = map[string]bool{}
+					for _, f := range chunk[i].mi.m.Flags {
+						chunk[i].flags[strings.ToLower(f)] = true
+					}
+				}
+			}
+		}
+		for i := range chunk {
+			if (chunk[i].mi != nil || !(n.msg || n.light || n.header || n.body)) && s.match(c, &chunk[i]) {
+				matched = append(matched, chunk[i].p)
+			}
+		}
+	}
+	data := &imap.SearchData{}
+	var seqs imap.SeqSet
+	var uids imap.UIDSet
+	var saved []uint32
+	for _, p := range matched {
+		num := p.seq
+		if kind == imapserver.NumKindUID {
+			num = p.uid
+		}
+		seqs.AddNum(p.seq)
+		uids.AddNum(imap.UID(p.uid))
+		saved = append(saved, p.uid)
+		if data.Min == 0 || num < data.Min {
+			data.Min = num
+		}
+		data.Max = max(data.Max, num)
+		data.Count++
+	}
+	if kind == imapserver.NumKindUID {
+		data.All = uids
+	} else {
+		data.All = seqs
+	}
+	if opts.ReturnSave {
+		sel.saved = saved
+	}
+	return data, nil
+}
+
+func day(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// match evaluates c on one message.
+func (s *session) match(c *imap.SearchCriteria, x *candidate) bool {
+	for _, set := range c.SeqNum {
+		if !set.Contains(x.p.seq) {
+			return false
+		}
+	}
+	for _, set := range c.UID {
+		if !set.Contains(imap.UID(x.p.uid)) {
+			return false
+		}
+	}
+	for _, f := range c.Flag {
+		if !x.flags[strings.ToLower(string(f))] {
+			return false
+		}
+	}
+	for _, f := range c.NotFlag {
+		if x.flags[strings.ToLower(string(f))] {
+			return false
+		}
+	}
+	if mi := x.mi; mi != nil {
+		if !c.Since.IsZero() && day(mi.m.Date).Before(day(c.Since)) || !c.Before.IsZero() && !day(mi.m.Date).Before(day(c.Before)) {
+			return false
+		}
+		if c.Larger > 0 && mi.size() <= c.Larger || c.Smaller > 0 && mi.size() >= c.Smaller {
+			return false
+		}
+		if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+			d := mi.li.Env.Date
+			if d.IsZero() {
+				d = mi.m.Date
+			}
+			if !c.SentSince.IsZero() && day(d).Before(day(c.SentSince)) || !c.SentBefore.IsZero() && !day(d).Before(day(c.SentBefore)) {
+				return false
+			}
+		}
+		for _, h := range c.Header {
+			if !s.matchHeader(x, h.Key, h.Value) {
+				return false
+			}
+		}
+		for _, t := range c.Body {
+			if !s.matchText(x, t, false) {
+				return false
+			}
+		}
+		for _, t := range c.Text {
+			if !s.matchText(x, t, true) {
+				return false
+			}
+		}
+	}
+	for i := range c.Not {
+		if s.match(&c.Not[i], x) {
+			return false
+		}
+	}
+	for _, or := range c.Or {
+		if !s.match(&or[0], x) && !s.match(&or[1], x) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(hay, needle string) bool {
+	return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
+}
+
+func addrText(l []imap.Address) string {
+	var b strings.Builder
+	for _, a := range l {
+		b.WriteString(a.Name + " <" + a.Mailbox + "@" + a.Host + "> ")
+	}
+	return b.String()
+}
+
+func (s *session) matchHeader(x *candidate, key, value string) bool {
+	mi := x.mi
+	k := strings.ToLower(key)
+	if strings.HasPrefix(k, "x-partner-") || !envelopeField(k) {
+		h := append(append([]byte(nil), mi.pre...), "\r\n"...)
+		if !strings.HasPrefix(k, "x-partner-") {
+			h = s.viewHeader(x)
+		}
+		hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(h)))
+		if err != nil && len(h) == 0 {
+			return false
+		}
+		dec := mime.WordDecoder{}
+		for _, v := range hdr.Values(key) {
+			if d, err := dec.DecodeHeader(v); err == nil {
+				v = d
+			}
+			if contains(v, value) {
+				return true
+			}
+		}
+		return false
+	}
+	e := mi.envelope()
+	var v string
+	switch k {
+	case "subject":
+		v = e.Subject
+	case "from":
+		v = addrText(e.From)
+	case "to":
+		v = addrText(e.To)
+	case "cc":
+		v = addrText(e.Cc)
+	case "bcc":
+		v = addrText(e.Bcc)
+	case "message-id":
+		v = "<" + e.MessageID + ">"
+	case "in-reply-to":
+		v = strings.Join(e.InReplyTo, " ")
+	case "reply-to":
+		v = addrText(e.ReplyTo)
+	}
+	return contains(v, value)
+}
+
+// viewHeader loads the header block of the view, once.
+func (s *session) viewHeader(x *candidate) []byte {
+	if x.header != nil {
+		return x.header
+	}
+	b, err := s.srv.cfg.Store.Blobs().Open(s.ctx, x.mi.m.RawKey)
+	if err != nil {
+		s.log.Warn("imap search: open message", "uid", x.p.uid, "err", err)
+		x.header = append([]byte(nil), x.mi.pre...)
+		return x.header
+	}
+	defer b.Close()
+	h, err := x.mi.header(b, s.srv.cfg.AuthservID)
+	if err != nil || h == nil {
+		h = append([]byte(nil), x.mi.pre...)
+	}
+	x.header = append(h, "\r\n"...)
+	return x.header
+}
+
+const maxDecodedSearch = 32 << 20
+
+// matchText searches the decoded text parts (and with header, the header
+// block) of a message; messages too large to decode are searched raw.
+func (s *session) matchText(x *candidate, needle string, header bool) bool {
+	if header && contains(string(s.viewHeader(x)), needle) {
+		return true
+	}
+	if x.text == nil {
+		x.text = []string{}
+		b, err := s.srv.cfg.Store.Blobs().Open(s.ctx, x.mi.m.RawKey)
+		if err != nil {
+			s.log.Warn("imap search: open message", "uid", x.p.uid, "err", err)
+			return false
+		}
+		defer b.Close()
+		r := io.NewSectionReader(b, 0, b.Size())
+		if b.Size() > maxDecodedSearch {
+			raw, _ := io.ReadAll(io.LimitReader(r, maxDecodedSearch))
+			x.text = append(x.text, string(raw))
+		} else if e, err := gomessage.Read(r); err == nil || gomessage.IsUnknownCharset(err) || gomessage.IsUnknownEncoding(err) {
+			e.Walk(func(_ []int, p *gomessage.Entity, err error) error {
+				if err != nil {
+					return nil
+				}
+				t, _, _ := p.Header.ContentType()
+				if p.MultipartReader() == nil && (t == "" || strings.HasPrefix(t, "text/")) {
+					body, _ := io.ReadAll(p.Body)
+					x.text = append(x.text, string(body))
+				}
+				return nil
+			})
+		}
+	}
+	for _, t := range x.text {
+		if contains(t, needle) {
+			return true
+		}
+	}
+	return false
+}

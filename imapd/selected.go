@@ -1,0 +1,278 @@
+package imapd
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/partnermail/partnermail/internal/notify"
+)
+
+// selected is the state of the selected mailbox as this session's client
+// knows it. The database is the queue of updates: each sync reads what
+// changed since modseq and tells the client, so nothing piles up in
+// memory except expunges the client may not be told yet.
+type selected struct {
+	mb       mbox
+	readOnly bool
+	view     uidView
+	modseq   int64  // changes up to here are known to the client
+	uidNext  uint32 // UIDs below are in the view or were never shown
+	pending  []uint32
+	echo     map[uint32]string // flags this session just sent after its own STORE
+	saved    []uint32          // SEARCHRES ($), as UIDs
+	wake     <-chan struct{}
+	unsub    func()
+}
+
+func (sel *selected) close() { sel.unsub() }
+
+// Select opens a mailbox (EXAMINE: read-only).
+func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	if s.sel != nil {
+		s.sel.close()
+		s.sel = nil
+	}
+	mb, err := s.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	wake, unsub := s.srv.cfg.Hub.Subscribe(notify.Mail, s.company.ID)
+	sel := &selected{mb: mb, readOnly: options != nil && options.ReadOnly, wake: wake, unsub: unsub}
+	st := s.srv.cfg.Store
+	state, err := st.IMAPSync(s.ctx, s.company.ID, mb.ID)
+	if err != nil {
+		unsub()
+		return nil, s.internal("select", err)
+	}
+	uids, err := st.IMAPUIDs(s.ctx, s.company.ID, mb.ID, 1)
+	if err != nil {
+		unsub()
+		return nil, s.internal("select", err)
+	}
+	sel.view = viewOf(uids)
+	sel.modseq = state.Modseq
+	sel.uidNext = max(state.UIDNext, sel.view.last()+1)
+	s.sel = sel
+	flags := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged}
+	perm := slices.Clone(flags)
+	if !mb.Virtual() {
+		flags = append(flags, imap.FlagDeleted, imap.FlagDraft)
+		perm = append(slices.Clone(flags), imap.FlagWildcard)
+	}
+	if sel.readOnly {
+		perm = nil
+	}
+	return &imap.SelectData{
+		Flags: flags, PermanentFlags: perm, NumMessages: sel.view.len(),
+		UIDNext: imap.UID(sel.uidNext), UIDValidity: state.UIDValidity,
+	}, nil
+}
+
+// Unselect closes the mailbox (CLOSE has expunged first when allowed).
+func (s *session) Unselect() error {
+	if s.sel != nil {
+		s.sel.close()
+		s.sel = nil
+	}
+	return nil
+}
+
+// Poll tells the client what changed, after every command.
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	return s.sync(w, allowExpunge)
+}
+
+// Idle tells the client about changes as other sessions and processes
+// publish them, until stop.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	sel := s.sel
+	if sel == nil {
+		select {
+		case <-stop:
+		case <-s.ctx.Done():
+		}
+		return nil
+	}
+	if err := s.sync(w, true); err != nil {
+		return err
+	}
+	t := time.NewTicker(s.srv.cfg.IdleRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-s.ctx.Done():
+			return nil
+		case <-sel.wake:
+		case <-t.C:
+		}
+		if err := s.sync(w, true); err != nil {
+			return err
+		}
+	}
+}
+
+// sync brings the client's view up to date: flag changes as FETCH,
+// expunges (when allowed) as EXPUNGE, new messages as EXISTS.
+func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	sel := s.sel
+	if sel == nil {
+		return nil
+	}
+	select {
+	case <-sel.wake:
+	default:
+	}
+	st := s.srv.cfg.Store
+	state, err := st.IMAPSync(s.ctx, s.company.ID, sel.mb.ID)
+	if err != nil {
+		return s.internal("sync", err)
+	}
+	if state.Modseq != sel.modseq {
+		changes, err := st.IMAPChanges(s.ctx, s.company.ID, sel.mb.ID, sel.modseq, state.Modseq, sel.uidNext)
+		if err != nil {
+			return s.internal("sync", err)
+		}
+		for _, c := range changes {
+			seq := sel.view.seq(c.UID)
+			if seq == 0 {
+				continue
+			}
+			if c.Expunged {
+				sel.pending = append(sel.pending, c.UID)
+				continue
+			}
+			if k, ok := sel.echo[c.UID]; ok && k == strings.Join(c.Flags, " ") {
+				continue
+			}
+			if err := w.WriteMessageFlags(seq, imap.UID(c.UID), imapFlags(c.Flags)); err != nil {
+				return err
+			}
+		}
+		if state.UIDNext > sel.uidNext {
+			uids, err := st.IMAPUIDs(s.ctx, s.company.ID, sel.mb.ID, sel.uidNext)
+			if err != nil {
+				return s.internal("sync", err)
+			}
+			n := sel.view.len()
+			for _, u := range uids {
+				if u > sel.view.last() {
+					sel.view.add(u)
+				}
+			}
+			sel.uidNext = state.UIDNext
+			if sel.view.len() != n {
+				if err := w.WriteNumMessages(sel.view.len()); err != nil {
+					return err
+				}
+			}
+		}
+		sel.modseq = state.Modseq
+	}
+	sel.echo = nil
+	if allowExpunge && len(sel.pending) > 0 {
+		pending := sel.pending
+		sel.pending = nil
+		if err := s.expungeView(w.WriteExpunge, pending); err != nil {
+			return err
+		}
+	}
+	if len(sel.pending) > s.srv.cfg.MaxPending {
+		s.log.Warn("imap session owes too many updates; closing it", "pending", len(sel.pending))
+		s.conn.Bye("Too many changes to report; please reconnect")
+		return fmt.Errorf("imap session closed: %d pending updates", len(sel.pending))
+	}
+	return nil
+}
+
+// expungeView removes UIDs from the view, telling the client each
+// sequence number, highest first so the numbers stay valid.
+func (s *session) expungeView(write func(uint32) error, uids []uint32) error {
+	sel := s.sel
+	var ps []pair
+	drop := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		if seq := sel.view.seq(u); seq != 0 && !drop[u] {
+			drop[u] = true
+			ps = append(ps, pair{seq, u})
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	slices.SortFunc(ps, func(a, b pair) int { return int(int64(b.seq) - int64(a.seq)) })
+	sel.view = sel.view.without(drop)
+	for _, p := range ps {
+		if err := write(p.seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Expunge removes \Deleted messages of a private folder, and in a shared
+// folder drops the messages that stopped matching it from the view.
+func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	sel := s.sel
+	if sel == nil || sel.readOnly {
+		return nil
+	}
+	st := s.srv.cfg.Store
+	var gone []uint32
+	if sel.mb.Virtual() {
+		live, err := st.IMAPUIDs(s.ctx, s.company.ID, sel.mb.ID, 1)
+		if err != nil {
+			return s.internal("expunge", err)
+		}
+		isLive := make(map[uint32]bool, len(live))
+		for _, u := range live {
+			isLive[u] = true
+		}
+		for _, u := range sel.view.uids() {
+			if !isLive[u] && (uids == nil || uids.Contains(imap.UID(u))) {
+				gone = append(gone, u)
+			}
+		}
+	} else {
+		var only []uint32
+		if uids != nil {
+			for _, p := range sel.view.resolve(*uids) {
+				only = append(only, p.uid)
+			}
+			if len(only) == 0 {
+				return s.expungePending(w)
+			}
+		}
+		removed, err := st.IMAPExpunge(s.ctx, s.company.ID, sel.mb.ID, only)
+		if err != nil {
+			return s.internal("expunge", err)
+		}
+		if len(removed) > 0 {
+			s.publish()
+		}
+		gone = removed
+	}
+	gone = append(gone, sel.pending...)
+	sel.pending = nil
+	return s.expungeView(w.WriteExpunge, gone)
+}
+
+func (s *session) expungePending(w *imapserver.ExpungeWriter) error {
+	p := s.sel.pending
+	s.sel.pending = nil
+	return s.expungeView(w.WriteExpunge, p)
+}
+
+func imapFlags(f []string) []imap.Flag {
+	out := make([]imap.Flag, len(f))
+	for i, v := range f {
+		out[i] = imap.Flag(v)
+	}
+	return out
+}

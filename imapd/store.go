@@ -1,0 +1,82 @@
+package imapd
+
+import (
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// Store changes flags. In a shared folder \Seen, \Answered and \Flagged
+// are the company's (other flags are not kept there), and \Deleted is
+// refused: partner messages are records.
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+	sel := s.sel
+	if sel.readOnly {
+		return errReadOnly
+	}
+	var names []string
+	for _, f := range flags.Flags {
+		if strings.EqualFold(string(f), `\Recent`) {
+			continue
+		}
+		if sel.mb.Virtual() && flags.Op != imap.StoreFlagsDel && strings.EqualFold(string(f), string(imap.FlagDeleted)) {
+			return errShared
+		}
+		names = append(names, string(f))
+	}
+	op := storage.IMAPFlagsSet
+	switch flags.Op {
+	case imap.StoreFlagsAdd:
+		op = storage.IMAPFlagsAdd
+	case imap.StoreFlagsDel:
+		op = storage.IMAPFlagsDel
+	}
+	_, byUID := numSet.(imap.UIDSet)
+	pairs := sel.set(numSet)
+	st := s.srv.cfg.Store
+	published := false
+	for len(pairs) > 0 {
+		chunk := pairs[:min(len(pairs), fetchChunk)]
+		pairs = pairs[len(chunk):]
+		uids := uidsOf(chunk)
+		changed, err := st.IMAPStoreFlags(s.ctx, s.company.ID, sel.mb.ID, uids, op, names)
+		if err != nil {
+			return s.internal("store", err)
+		}
+		if len(changed) > 0 {
+			s.remember(changed)
+			if !published {
+				s.publish()
+				published = true
+			}
+		}
+		if flags.Silent {
+			continue
+		}
+		msgs, err := st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
+		if err != nil {
+			return s.internal("store", err)
+		}
+		i := 0
+		for _, m := range msgs {
+			for i < len(chunk) && chunk[i].uid < m.UID {
+				i++
+			}
+			if i == len(chunk) || chunk[i].uid != m.UID {
+				continue
+			}
+			rw := w.CreateMessage(chunk[i].seq)
+			if byUID {
+				rw.WriteUID(imap.UID(m.UID))
+			}
+			rw.WriteFlags(imapFlags(m.Flags))
+			if err := rw.Close(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

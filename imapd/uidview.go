@@ -1,0 +1,162 @@
+package imapd
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// uidView is the list of UIDs a session shows, in order: message sequence
+// number n is the n-th UID. It is kept as runs of consecutive UIDs, so a
+// 100,000-message INBOX costs a few bytes per session, not 400 KB.
+type uidView struct {
+	runs []uidRun
+	cum  []uint32 // cum[i]: UIDs before runs[i]
+	n    uint32
+}
+
+type uidRun struct{ lo, hi uint32 }
+
+// pair is a message of the view: its sequence number and UID.
+type pair struct{ seq, uid uint32 }
+
+func viewOf(sorted []uint32) uidView {
+	var v uidView
+	for _, u := range sorted {
+		v.add(u)
+	}
+	return v
+}
+
+func (v *uidView) len() uint32 { return v.n }
+
+func (v *uidView) last() uint32 {
+	if len(v.runs) == 0 {
+		return 0
+	}
+	return v.runs[len(v.runs)-1].hi
+}
+
+// add appends uid, which must be above last.
+func (v *uidView) add(uid uint32) {
+	if k := len(v.runs); k > 0 && v.runs[k-1].hi+1 == uid {
+		v.runs[k-1].hi = uid
+	} else {
+		v.runs = append(v.runs, uidRun{uid, uid})
+		v.cum = append(v.cum, v.n)
+	}
+	v.n++
+}
+
+// uid returns the UID of sequence number seq, or 0.
+func (v *uidView) uid(seq uint32) uint32 {
+	if seq == 0 || seq > v.n {
+		return 0
+	}
+	i := sort.Search(len(v.cum), func(i int) bool { return v.cum[i] >= seq }) - 1
+	return v.runs[i].lo + (seq - 1 - v.cum[i])
+}
+
+// seq returns the sequence number of uid, or 0 when it is not shown.
+func (v *uidView) seq(uid uint32) uint32 {
+	i := sort.Search(len(v.runs), func(i int) bool { return v.runs[i].hi >= uid })
+	if i == len(v.runs) || v.runs[i].lo > uid {
+		return 0
+	}
+	return v.cum[i] + (uid - v.runs[i].lo) + 1
+}
+
+// uids lists every UID of the view.
+func (v *uidView) uids() []uint32 {
+	out := make([]uint32, 0, v.n)
+	for _, r := range v.runs {
+		for u := r.lo; ; u++ {
+			out = append(out, u)
+			if u == r.hi {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// without returns the view minus the given UIDs.
+func (v *uidView) without(drop map[uint32]bool) uidView {
+	var nv uidView
+	for _, r := range v.runs {
+		for u := r.lo; ; u++ {
+			if !drop[u] {
+				nv.add(u)
+			}
+			if u == r.hi {
+				break
+			}
+		}
+	}
+	return nv
+}
+
+// resolve turns a sequence or UID set into the messages of the view it
+// names, in order. "*" is the last message (or the highest UID).
+func (v *uidView) resolve(set imap.NumSet) []pair {
+	var out []pair
+	switch set := set.(type) {
+	case imap.SeqSet:
+		for _, r := range set {
+			lo, hi := r.Start, r.Stop
+			if lo == 0 {
+				lo = v.n
+			}
+			if hi == 0 {
+				hi = v.n
+			}
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			hi = min(hi, v.n)
+			for s := max(lo, 1); s <= hi && s != 0; s++ {
+				out = append(out, pair{s, v.uid(s)})
+			}
+		}
+	case imap.UIDSet:
+		last := v.last()
+		for _, r := range set {
+			lo, hi := uint32(r.Start), uint32(r.Stop)
+			if lo == 0 {
+				lo = last
+			}
+			if hi == 0 {
+				hi = last
+			}
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			i := sort.Search(len(v.runs), func(i int) bool { return v.runs[i].hi >= lo })
+			for ; i < len(v.runs) && v.runs[i].lo <= hi; i++ {
+				run := v.runs[i]
+				a, b := max(run.lo, lo), min(run.hi, hi)
+				for u := a; ; u++ {
+					out = append(out, pair{v.cum[i] + (u - run.lo) + 1, u})
+					if u == b {
+						break
+					}
+				}
+			}
+		}
+	}
+	if len(out) > 1 && !sortedPairs(out) {
+		slices.SortFunc(out, func(a, b pair) int { return int(int64(a.seq) - int64(b.seq)) })
+		out = slices.CompactFunc(out, func(a, b pair) bool { return a.seq == b.seq })
+	}
+	return out
+}
+
+func sortedPairs(p []pair) bool {
+	for i := 1; i < len(p); i++ {
+		if p[i].seq <= p[i-1].seq {
+			return false
+		}
+	}
+	return true
+}

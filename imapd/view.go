@@ -1,0 +1,254 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	gomessage "github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/partnermail/partnermail/smtpd/authcheck"
+	"github.com/partnermail/partnermail/storage"
+	"github.com/partnermail/partnermail/threading"
+)
+
+// maxHeaderMem is the largest header the view reads into memory (to hide
+// forged fields, or to filter HEADER.FIELDS); bigger ones are served from
+// the blob as they are.
+const maxHeaderMem = 4 << 20
+
+// msgInfo is one message as the staff view shows it: the prefix header
+// block, then the stored message (its header without forged
+// Authentication-Results fields when it is a partner message).
+type msgInfo struct {
+	m     storage.IMAPMessage
+	pre   []byte
+	strip bool // hide forged Authentication-Results fields
+	li    *light
+	root  *part
+	reply string // thread+TOKEN address (shared messages)
+}
+
+func (mi *msgInfo) key() string {
+	if mi.m.MessageID != 0 {
+		return "m:" + strconv.FormatInt(mi.m.MessageID, 10)
+	}
+	return "r:" + mi.m.RawKey
+}
+
+// size is RFC822.SIZE of the view.
+func (mi *msgInfo) size() int64 { return int64(len(mi.pre)) + mi.m.Size - mi.li.Strip }
+
+// threadAddress returns the thread+TOKEN reply address of a thread.
+func (s *session) threadAddress(threadID int64) string {
+	if threadID == 0 || len(s.company.Domains) == 0 {
+		return ""
+	}
+	if a, ok := s.replyTo[threadID]; ok {
+		return a
+	}
+	a, err := s.srv.cfg.Tokens.MintAddress(threading.Token{Kind: threading.KindThread, CompanyID: s.company.ID, ThreadID: threadID},
+		s.company.Domains[0])
+	if err != nil {
+		s.log.Warn("imap: mint thread address", "thread", threadID, "err", err)
+		a = ""
+	}
+	if s.replyTo == nil || len(s.replyTo) > 10000 {
+		s.replyTo = make(map[int64]string)
+	}
+	s.replyTo[threadID] = a
+	return a
+}
+
+func headerValue(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == 0 {
+			return ' '
+		}
+		return r
+	}, v)
+	return mime.QEncoding.Encode("utf-8", v)
+}
+
+// sharedPrefix is the header block of a shared message: the reply
+// address of its thread, the partner team's attributes (as they were when
+// the message got its UID), and our Authentication-Results.
+func (s *session) sharedPrefix(m storage.IMAPMessage) (string, string) {
+	var b strings.Builder
+	addr := s.threadAddress(m.ThreadID)
+	if addr != "" {
+		b.WriteString("Reply-To: <" + addr + ">\r\n")
+	}
+	for _, f := range [][2]string{{"X-Partner-Team", m.TeamName}, {"X-Partner-Group", m.GroupName},
+		{"X-Partner-Manager", m.ManagerName}, {"X-Partner-Status", m.TeamStatus}} {
+		if f[1] != "" {
+			b.WriteString(f[0] + ": " + headerValue(f[1]) + "\r\n")
+		}
+	}
+	b.WriteString(authcheck.FormatField(m.AuthResults))
+	return b.String(), addr
+}
+
+// infos prepares the views of msgs, with their light layouts (needLight)
+// and part trees (needRoot), from the caches or the blobs.
+func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot bool) ([]*msgInfo, error) {
+	out := make([]*msgInfo, len(msgs))
+	var ids []int64
+	for i, m := range msgs {
+		mi := &msgInfo{m: m, strip: m.MessageID != 0 && s.srv.cfg.AuthservID != ""}
+		if virtual {
+			var pre string
+			pre, mi.reply = s.sharedPrefix(m)
+			mi.pre = []byte(pre)
+		} else {
+			mi.pre = []byte(m.Prefix)
+		}
+		out[i] = mi
+		if needLight || needRoot {
+			mi.li, mi.root = s.srv.cache.get(mi.key())
+			if (mi.li == nil || needRoot && mi.root == nil) && m.MessageID != 0 {
+				ids = append(ids, m.MessageID)
+			}
+		}
+	}
+	if len(ids) > 0 {
+		cached, err := s.srv.cfg.Store.IMAPCache(s.ctx, s.company.ID, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, mi := range out {
+			c, ok := cached[mi.m.MessageID]
+			if !ok {
+				continue
+			}
+			if mi.li == nil {
+				mi.li, _ = decodeLight(c.Envelope)
+			}
+			if needRoot && mi.root == nil && c.BodyStructure != "" {
+				var p part
+				if json.Unmarshal([]byte(c.BodyStructure), &p) == nil {
+					mi.root = &p
+				}
+			}
+			s.srv.cache.put(mi.key(), mi.li, mi.root)
+		}
+	}
+	store := map[int64]storage.IMAPCached{}
+	for _, mi := range out {
+		if !(needLight || needRoot) || mi.li != nil && (!needRoot || mi.root != nil) {
+			continue
+		}
+		var c storage.IMAPCached
+		if err := s.compute(mi, needRoot, &c); err != nil {
+			return nil, err
+		}
+		if mi.m.MessageID != 0 {
+			store[mi.m.MessageID] = c
+		}
+	}
+	if len(store) > 0 {
+		if err := s.srv.cfg.Store.IMAPSetCaches(s.ctx, s.company.ID, store); err != nil {
+			s.log.Warn("imap: store layout cache", "err", err)
+		}
+	}
+	return out, nil
+}
+
+// compute reads the blob of mi for what the caches lacked.
+func (s *session) compute(mi *msgInfo, needRoot bool, c *storage.IMAPCached) error {
+	b, err := s.srv.cfg.Store.Blobs().Open(s.ctx, mi.m.RawKey)
+	if err != nil {
+		return fmt.Errorf("open message %d: %w", mi.m.UID, err)
+	}
+	defer b.Close()
+	if mi.li == nil {
+		mi.li, err = computeLight(io.NewSectionReader(b, 0, b.Size()), mi.strip, s.srv.cfg.AuthservID)
+		if err != nil {
+			return fmt.Errorf("read message %d: %w", mi.m.UID, err)
+		}
+		c.Envelope = mi.li.encode()
+	}
+	if needRoot && mi.root == nil {
+		mi.root = parseStructure(io.NewSectionReader(b, 0, b.Size()))
+		js, err := json.Marshal(mi.root)
+		if err != nil {
+			return err
+		}
+		c.BodyStructure = string(js)
+	}
+	s.srv.cache.put(mi.key(), mi.li, mi.root)
+	return nil
+}
+
+// computeLight reads a message's header.
+func computeLight(r io.Reader, strip bool, authservID string) (*light, error) {
+	br := bufio.NewReaderSize(r, 32<<10)
+	var hdr []byte
+	var n int64
+	big, complete, atStart := false, false, true
+	for {
+		line, err := br.ReadSlice('\n')
+		n += int64(len(line))
+		if atStart && (len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n') {
+			hdr = append(hdr, line...)
+			complete = true
+			break
+		}
+		if len(hdr)+len(line) <= maxHeaderMem {
+			hdr = append(hdr, line...)
+		} else {
+			big = true
+		}
+		atStart = len(line) > 0 && line[len(line)-1] == '\n'
+		if err == io.EOF {
+			break
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return nil, err
+		}
+	}
+	l := &light{HeaderLen: n}
+	if strip && !big && authservID != "" {
+		stripped, _ := authcheck.StripForged(hdr, authservID)
+		l.Strip = int64(len(hdr) - len(stripped))
+	}
+	if !complete {
+		hdr = append(hdr, "\r\n\r\n"...)
+	}
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
+	l.Env = imapserver.ExtractEnvelope(h)
+	return l, nil
+}
+
+// envelope is the ENVELOPE of the view: the stored message's, with the
+// Reply-To of the prefix.
+func (mi *msgInfo) envelope() *imap.Envelope {
+	e := *mi.li.Env
+	switch {
+	case mi.reply != "":
+		local, host, _ := strings.Cut(mi.reply, "@")
+		e.ReplyTo = []imap.Address{{Mailbox: local, Host: host}}
+	case len(mi.pre) > 0:
+		h, err := textproto.ReadHeader(bufio.NewReader(io.MultiReader(bytes.NewReader(mi.pre), strings.NewReader("\r\n"))))
+		if err == nil && h.Has("Reply-To") {
+			mh := mail.Header{Header: gomessage.Header{Header: h}}
+			if l, err := mh.AddressList("Reply-To"); err == nil {
+				e.ReplyTo = nil
+				for _, a := range l {
+					local, host, _ := strings.Cut(a.Address, "@")
+					e.ReplyTo = append(e.ReplyTo, imap.Address{Name: a.Name, Mailbox: local, Host: host})
+				}
+			}
+		}
+	}
+	return &e
+}

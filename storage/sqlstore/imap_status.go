@@ -1,0 +1,213 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// IMAPStatus counts the live messages of a mailbox.
+func (s *Store) IMAPStatus(ctx context.Context, companyID, mailboxID int64) (storage.IMAPCounts, error) {
+	db := s.read()
+	var c storage.IMAPCounts
+	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
+	if err != nil {
+		return c, err
+	}
+	if mb.Virtual() {
+		var n, unseen, size int64
+		err := db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN m.seen THEN 0 ELSE 1 END), 0), COALESCE(SUM(m.size), 0)
+			FROM imap_uids u JOIN messages m ON m.id = u.message_id WHERE u.mailbox_id = ? AND u.gone = FALSE`, mailboxID).
+			Scan(&n, &unseen, &size)
+		if err != nil {
+			return c, fmt.Errorf("imap status: %w", err)
+		}
+		return storage.IMAPCounts{Messages: uint32(n), Unseen: uint32(unseen), Size: size}, nil
+	}
+	rows, err := db.Query(ctx, `SELECT flags, size FROM imap_uids WHERE mailbox_id = ? AND gone = FALSE`, mailboxID)
+	if err != nil {
+		return c, fmt.Errorf("imap status: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var flags string
+		var size int64
+		if err := rows.Scan(&flags, &size); err != nil {
+			return c, fmt.Errorf("imap status: %w", err)
+		}
+		f := splitFlags(flags)
+		c.Messages++
+		c.Size += size
+		if !slices.Contains(f, flagSeen) {
+			c.Unseen++
+		}
+		if slices.Contains(f, flagDeleted) {
+			c.Deleted++
+		}
+	}
+	return c, rows.Err()
+}
+
+// IMAPFlagUIDs lists the UIDs (gone ones included) with or without a flag.
+func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, flag string, set bool) ([]uint32, error) {
+	db := s.read()
+	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	var list []uint32
+	if mb.Virtual() {
+		col := ""
+		switch {
+		case strings.EqualFold(flag, flagSeen):
+			col = "m.seen"
+		case strings.EqualFold(flag, flagAnswered):
+			col = "m.answered"
+		case strings.EqualFold(flag, flagFlagged):
+			col = "m.flagged"
+		}
+		if col == "" { // no other flag is kept in a shared folder
+			if !set {
+				return s.imapAllUIDs(ctx, mailboxID)
+			}
+			return nil, nil
+		}
+		rows, err := db.Query(ctx, `SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message_id
+			WHERE u.mailbox_id = ? AND `+col+` = ? ORDER BY u.uid`, mailboxID, set)
+		if err != nil {
+			return nil, fmt.Errorf("imap flag uids: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u int64
+			if err := rows.Scan(&u); err != nil {
+				return nil, fmt.Errorf("imap flag uids: %w", err)
+			}
+			list = append(list, uint32(u))
+		}
+		return list, rows.Err()
+	}
+	rows, err := db.Query(ctx, `SELECT uid, flags FROM imap_uids WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
+	if err != nil {
+		return nil, fmt.Errorf("imap flag uids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u int64
+		var flags string
+		if err := rows.Scan(&u, &flags); err != nil {
+			return nil, fmt.Errorf("imap flag uids: %w", err)
+		}
+		has := slices.ContainsFunc(splitFlags(flags), func(f string) bool { return strings.EqualFold(f, flag) })
+		if has == set {
+			list = append(list, uint32(u))
+		}
+	}
+	return list, rows.Err()
+}
+
+func (s *Store) imapAllUIDs(ctx context.Context, mailboxID int64) ([]uint32, error) {
+	rows, err := s.read().Query(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
+	if err != nil {
+		return nil, fmt.Errorf("imap uids: %w", err)
+	}
+	defer rows.Close()
+	var list []uint32
+	for rows.Next() {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return nil, fmt.Errorf("imap uids: %w", err)
+		}
+		list = append(list, uint32(u))
+	}
+	return list, rows.Err()
+}
+
+// IMAPUIDOf returns the live UID of a shared message in a mailbox.
+func (s *Store) IMAPUIDOf(ctx context.Context, companyID, mailboxID, messageID int64) (uint32, error) {
+	db := s.read()
+	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
+		return 0, err
+	}
+	var u int64
+	err := db.QueryRow(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? AND message_id = ? AND gone = FALSE ORDER BY uid DESC LIMIT 1`,
+		mailboxID, messageID).Scan(&u)
+	if err != nil {
+		return 0, notFound(err, fmt.Sprintf("message %d in mailbox %d", messageID, mailboxID))
+	}
+	return uint32(u), nil
+}
+
+// IMAPMove moves private messages between private mailboxes.
+func (s *Store) IMAPMove(ctx context.Context, companyID, fromMailbox int64, uids []uint32, toMailbox int64) (src, dst []uint32, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		src, dst = nil, nil
+		if _, err := privateMailbox(ctx, tx, companyID, fromMailbox); err != nil {
+			return err
+		}
+		if _, err := privateMailbox(ctx, tx, companyID, toMailbox); err != nil {
+			return err
+		}
+		msgs, err := imapMessages(ctx, tx.conn, companyID, fromMailbox, uids)
+		if err != nil {
+			return err
+		}
+		modseq, err := nextModseq(ctx, tx, companyID)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if m.Gone {
+				continue
+			}
+			u, err := insertPrivate(ctx, tx, toMailbox, modseq, m)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE imap_uids SET gone = TRUE, modseq = ? WHERE mailbox_id = ? AND uid = ?`,
+				modseq, fromMailbox, int64(m.UID)); err != nil {
+				return err
+			}
+			src, dst = append(src, m.UID), append(dst, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("move: %w", err)
+	}
+	return src, dst, nil
+}
+
+// IMAPSetCaches stores the parses of many shared messages at once.
+func (s *Store) IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]storage.IMAPCached) error {
+	if len(c) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(c))
+	for id := range c {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	err := s.write(ctx, func(tx *Tx) error {
+		for _, id := range ids {
+			v := c[id]
+			_, err := tx.Exec(ctx, `INSERT INTO imap_envelopes (message_id, envelope, bodystructure)
+				SELECT id, ?, ? FROM messages WHERE company_id = ? AND id = ?
+				ON CONFLICT (message_id) DO UPDATE SET
+				envelope = CASE WHEN excluded.envelope <> '' THEN excluded.envelope ELSE imap_envelopes.envelope END,
+				bodystructure = CASE WHEN excluded.bodystructure <> '' THEN excluded.bodystructure ELSE imap_envelopes.bodystructure END`,
+				v.Envelope, v.BodyStructure, companyID, id)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("imap set caches: %w", err)
+	}
+	return nil
+}
