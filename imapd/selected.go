@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"github.com/partnermail/partnermail/internal/notify"
+	"github.com/partnermail/partnermail/storage"
 )
 
 // selected is the state of the selected mailbox as this session's client
@@ -63,6 +64,11 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if !mb.Virtual() {
 		flags = append(flags, imap.FlagDeleted, imap.FlagDraft)
 		perm = append(slices.Clone(flags), imap.FlagWildcard)
+	}
+	if mb.Filter == storage.FilterSent { // set by the outbound worker only
+		for _, k := range storage.DeliveryKeywords {
+			flags = append(flags, imap.Flag(k))
+		}
 	}
 	if sel.readOnly {
 		perm = nil

@@ -115,8 +115,32 @@ func uidRuns(uids []uint32) [][2]uint32 {
 }
 
 // IMAPMessages returns the messages of the given UIDs in UID order.
+// Staff messages in a shared folder carry the delivery keyword of their
+// notification emails.
 func (s *Store) IMAPMessages(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
-	return imapMessages(ctx, s.read(), companyID, mailboxID, uids)
+	msgs, err := imapMessages(ctx, s.read(), companyID, mailboxID, uids)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, m := range msgs {
+		if m.Direction == storage.DirectionOut && m.MessageID != 0 {
+			ids = append(ids, m.MessageID)
+		}
+	}
+	if len(ids) == 0 {
+		return msgs, nil
+	}
+	kw, err := deliveryStates(ctx, s.read(), companyID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range msgs {
+		if k := kw[msgs[i].MessageID]; k != "" && msgs[i].Direction == storage.DirectionOut {
+			msgs[i].Flags = append(msgs[i].Flags, k)
+		}
+	}
+	return msgs, nil
 }
 
 func imapMessages(ctx context.Context, db conn, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
@@ -165,23 +189,47 @@ func (s *Store) IMAPChanges(ctx context.Context, companyID, mailboxID int64, sin
 	}
 	var out []storage.IMAPChange
 	if mb.Virtual() {
-		rows, err := db.Query(ctx, `SELECT u.uid, m.seen, m.answered, m.flagged FROM messages m
+		rows, err := db.Query(ctx, `SELECT u.uid, m.seen, m.answered, m.flagged, m.id, m.direction FROM messages m
 			JOIN imap_uids u ON u.mailbox_id = ? AND u.message_id = m.id
 			WHERE m.company_id = ? AND m.modseq > ? AND m.modseq <= ? AND u.uid < ? ORDER BY u.uid`,
 			mailboxID, companyID, since, until, int64(uidNext))
 		if err != nil {
 			return nil, fmt.Errorf("imap changes: %w", err)
 		}
-		defer rows.Close()
+		var outIDs []int64
+		var msgOf []int64
 		for rows.Next() {
-			var uid int64
+			var uid, id int64
 			var seen, answered, flagged bool
-			if err := rows.Scan(&uid, &seen, &answered, &flagged); err != nil {
+			var dir string
+			if err := rows.Scan(&uid, &seen, &answered, &flagged, &id, &dir); err != nil {
+				rows.Close()
 				return nil, fmt.Errorf("imap changes: %w", err)
 			}
 			out = append(out, storage.IMAPChange{UID: uint32(uid), Flags: sharedFlags(seen, answered, flagged)})
+			if dir != storage.DirectionOut {
+				id = 0
+			} else {
+				outIDs = append(outIDs, id)
+			}
+			msgOf = append(msgOf, id)
 		}
-		return out, rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("imap changes: %w", err)
+		}
+		if len(outIDs) > 0 {
+			kw, err := deliveryStates(ctx, db, companyID, outIDs)
+			if err != nil {
+				return nil, err
+			}
+			for i := range out {
+				if k := kw[msgOf[i]]; k != "" && msgOf[i] != 0 {
+					out[i].Flags = append(out[i].Flags, k)
+				}
+			}
+		}
+		return out, nil
 	}
 	rows, err := db.Query(ctx, `SELECT uid, gone, flags FROM imap_uids WHERE mailbox_id = ? AND modseq > ? AND modseq <= ? AND uid < ? ORDER BY uid`,
 		mailboxID, since, until, int64(uidNext))
