@@ -111,10 +111,12 @@ type Submission struct {
 	ctx    context.Context // cancelled when Shutdown gives up
 	cancel context.CancelFunc
 
-	mu    sync.Mutex
-	perIP map[string]int // open connections per IP
-	open  map[*subCountedConn]struct{}
-	seq   uint64 // transaction ids
+	mu       sync.Mutex
+	perIP    map[string]int // open connections per IP
+	open     map[*subCountedConn]struct{}
+	sessions map[*subSession]bool // true while in DATA
+	closing  bool
+	seq      uint64 // transaction ids
 }
 
 // NewSubmission returns a submission listener for cfg.
@@ -171,7 +173,8 @@ func NewSubmission(cfg SubmissionConfig) (*Submission, error) {
 	if err != nil {
 		return nil, fmt.Errorf("submission: %w", err)
 	}
-	s := &Submission{cfg: cfg, walker: w, perIP: make(map[string]int), open: make(map[*subCountedConn]struct{})}
+	s := &Submission{cfg: cfg, walker: w, perIP: make(map[string]int),
+		open: make(map[*subCountedConn]struct{}), sessions: make(map[*subSession]bool)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
@@ -203,9 +206,22 @@ func (s *Submission) Serve(l net.Listener) error {
 	return s.srv.Serve(ln)
 }
 
-// Shutdown stops accepting connections and waits for open sessions to end,
-// until ctx is done; then it closes them and cancels their storage calls.
+// Shutdown stops accepting connections, closes the sessions that are not
+// receiving a message, and waits for the others to finish it, until ctx
+// is done; then it closes them and cancels their storage calls.
 func (s *Submission) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	var idle []*subSession
+	for ss, busy := range s.sessions {
+		if !busy {
+			idle = append(idle, ss)
+		}
+	}
+	s.mu.Unlock()
+	for _, ss := range idle {
+		ss.conn.Close() // calls Logout, which takes s.mu
+	}
 	err := s.srv.Shutdown(ctx)
 	if ctx.Err() != nil {
 		s.cancel()
@@ -220,6 +236,20 @@ func (s *Submission) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// setBusy marks a session as receiving a message, or not; it fails once
+// Shutdown has begun.
+func (s *Submission) setBusy(ss *subSession, busy bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if busy && s.closing {
+		return false
+	}
+	if _, ok := s.sessions[ss]; ok {
+		s.sessions[ss] = busy
+	}
+	return true
 }
 
 func (s *Submission) nextID() string {

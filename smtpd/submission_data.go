@@ -28,6 +28,10 @@ func (ss *subSession) Data(r io.Reader) error {
 	if ss.staff == nil {
 		return subErrAuthRequired
 	}
+	if !ss.s.setBusy(ss, true) {
+		return subErrShutdown
+	}
+	defer ss.s.setBusy(ss, false)
 	ctx := ss.s.ctx
 	log := ss.s.cfg.Logger
 	now := ss.s.cfg.Now()

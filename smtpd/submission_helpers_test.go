@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,8 @@ type subEnv struct {
 	tokens *threading.Tokens
 	srv    *Submission
 	addr   string
-	tls    *tls.Config // the server's
+	tls    *tls.Config                     // the server's
+	stop   func(ctx context.Context) error // Shutdown, once
 }
 
 // subOpts changes the listener of newSubEnv.
@@ -86,14 +88,21 @@ func newSubEnv(t *testing.T, driver string, o subOpts) *subEnv {
 	e.addr = l.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
+	var once sync.Once
+	e.stop = func(ctx context.Context) (err error) {
+		once.Do(func() {
+			err = srv.Shutdown(ctx)
+			if serr := <-done; serr != nil {
+				t.Errorf("Serve: %v", serr)
+			}
+		})
+		return err
+	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := e.stop(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
 		}
 	})
 	return e

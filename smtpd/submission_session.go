@@ -26,6 +26,8 @@ var (
 		Message: "Temporary authentication failure; try again later"}
 	subErrTemp = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
 		Message: "Temporary server error; try again later"}
+	subErrShutdown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
+		Message: "Server shutting down; try again later"}
 )
 
 // subSession is one submission connection, from EHLO (or STARTTLS) on.
@@ -52,7 +54,14 @@ var (
 )
 
 func (s *Submission) newSession(c *smtp.Conn) (smtp.Session, error) {
-	return &subSession{s: s, conn: c, peer: c.Conn().RemoteAddr()}, nil
+	ss := &subSession{s: s, conn: c, peer: c.Conn().RemoteAddr()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, subErrShutdown
+	}
+	s.sessions[ss] = false
+	return ss, nil
 }
 
 // subAuthAllowed reports whether AUTH may happen: over TLS always; in
@@ -186,7 +195,12 @@ func (ss *subSession) resetTx() {
 }
 
 // Logout ends the session.
-func (ss *subSession) Logout() error { return nil }
+func (ss *subSession) Logout() error {
+	ss.s.mu.Lock()
+	delete(ss.s.sessions, ss)
+	ss.s.mu.Unlock()
+	return nil
+}
 
 // logTx writes the one line of a finished transaction.
 func (ss *subSession) logTx(outcome string, size int64, err error, extra ...any) {

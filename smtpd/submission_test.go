@@ -3,9 +3,11 @@ package smtpd
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 
@@ -362,4 +364,62 @@ func subTCPAddr(s string) net.Addr {
 		panic(err)
 	}
 	return a
+}
+
+// Shutdown closes idle sessions at once and lets a message being received
+// finish: the client gets its 250.
+func TestSubmissionShutdown(t *testing.T) {
+	e := newSubEnv(t, sqlstore.SQLite, subOpts{})
+	idle := e.login(t, e.f.Admin)
+	busy := e.login(t, e.f.Manager)
+	team := "team+" + e.f.Acme.Slug + "@" + e.f.Company.Domains[0]
+	if err := busy.Mail(e.f.Manager.Email, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Rcpt(team, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := busy.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := subMessage(e.f.Manager.Email, team, "During shutdown", "still delivered")
+	io.WriteString(w, msg[:len(msg)/2])
+	// Shutdown begins once the server is inside DATA for busy.
+	for {
+		e.srv.mu.Lock()
+		inData := false
+		for _, b := range e.srv.sessions {
+			inData = inData || b
+		}
+		e.srv.mu.Unlock()
+		if inData {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		stopped <- e.stop(ctx)
+	}()
+	if err := idle.Noop(); err == nil {
+		// The idle session may still answer while Shutdown starts;
+		// the next command must fail.
+		for idle.Noop() == nil {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	io.WriteString(w, msg[len(msg)/2:])
+	if err := w.Close(); err != nil {
+		t.Fatalf("DATA during shutdown: %v", err)
+	}
+	busy.Quit()
+	if err := <-stopped; err != nil {
+		t.Errorf("Shutdown = %v, want nil (no session left behind)", err)
+	}
+	if len(e.threadsOf(t, e.f.Company.ID)) != 1 {
+		t.Errorf("the message received during shutdown was not recorded")
+	}
 }
