@@ -3,6 +3,7 @@ package outbound
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
@@ -582,5 +584,53 @@ func TestReferences(t *testing.T) {
 		if strings.Join(refs, " ") != tc.want || irt != tc.wantInReplyTo {
 			t.Errorf("%d: references = %q, %q; want %q, %q", i, refs, irt, tc.want, tc.wantInReplyTo)
 		}
+	}
+}
+
+// TestComposeDKIM signs a composed email with attachments in two streaming
+// passes and verifies the signature.
+func TestComposeDKIM(t *testing.T) {
+	env := newComposeEnv(t, sqlstore.SQLite, "")
+	f := env.f
+	rows := []storage.OutboundEmail{{CompanyID: f.Company.ID, MemberID: f.Sue.ID, Rcpt: f.Sue.Email, MessageID: "dkim@x"}}
+	data := randomBytes(t, 200_000)
+	env.deliver(t, storage.Delivery{
+		NewThread: storage.Thread{CompanyID: f.Company.ID, TeamID: f.Solo.ID, Subject: "Signed"},
+		Message: storage.Message{CompanyID: f.Company.ID, Direction: storage.DirectionOut, AuthorStaffID: f.Admin.ID,
+			MessageID: "dkim-m@x", Subject: "Signed", Text: "Hello",
+			Attachments: []storage.Attachment{{Filename: "a.bin", ContentType: "application/octet-stream", Size: int64(len(data)), BlobKey: env.putBlob(t, data)}}},
+		Outbound: rows,
+	})
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	em, err := env.c.Compose(context.Background(), rows[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	var buf bytes.Buffer
+	n, err := em.WriteSignedTo(&buf, &dkim.SignOptions{Domain: "acme.example", Selector: "pm1", Signer: priv,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed})
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("WriteSignedTo = %d, %v; wrote %d", n, err, buf.Len())
+	}
+	if !bytes.HasPrefix(buf.Bytes(), []byte("DKIM-Signature: ")) {
+		t.Fatalf("no DKIM-Signature first:\n%.300s", buf.Bytes())
+	}
+	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(buf.Bytes()), &dkim.VerifyOptions{
+		LookupTXT: func(domain string) ([]string, error) {
+			if domain != "pm1._domainkey.acme.example" {
+				return nil, fmt.Errorf("unexpected lookup %s", domain)
+			}
+			return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+		},
+	})
+	if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
+		t.Fatalf("verify = %+v, %v", verifs, err)
+	}
+	if p := parse(t, buf.Bytes()); !bytes.Equal(p.files["a.bin"], data) {
+		t.Errorf("attachment differs after signing")
 	}
 }
