@@ -1,8 +1,11 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"image"
+	imagepng "image/png"
 	"io"
 	"net"
 	"strings"
@@ -94,8 +97,17 @@ func TestSubmissionNewConversations(t *testing.T) {
 	if cmd, err := subSend(c, e.f.Admin.Email, []string{up}, subMessage(e.f.Admin.Email, team, "Team news", "Hello team")); err != nil {
 		t.Fatalf("team: %s: %v", cmd, err)
 	}
-	// A new conversation with one member, by the member's own address.
-	if cmd, err := subSend(c, e.f.Admin.Email, []string{e.f.Sue.Email}, subMessage(e.f.Admin.Email, e.f.Sue.Email, "For Sue", "Hello Sue")); err != nil {
+	// A new conversation with one member, by the member's own address,
+	// with a picture attached.
+	var png bytes.Buffer
+	if err := imagepng.Encode(&png, image.NewRGBA(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	sue := "From: " + e.f.Admin.Email + "\r\nTo: " + e.f.Sue.Email + "\r\nSubject: For Sue\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHello Sue\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"logo.png\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(png.Bytes()) + "\r\n--b--\r\n"
+	if cmd, err := subSend(c, e.f.Admin.Email, []string{e.f.Sue.Email}, sue); err != nil {
 		t.Fatalf("member: %s: %v", cmd, err)
 	}
 	// Eve has notifications off: the message is recorded, no email.
@@ -108,6 +120,14 @@ func TestSubmissionNewConversations(t *testing.T) {
 			t.Errorf("thread %q: %d messages, want one staff message", th.Subject, len(ms))
 		}
 		got[th.Subject] = th
+		if th.Subject == "For Sue" {
+			if a := ms[0].Attachments; len(a) != 1 || a[0].Filename != "logo.png" || a[0].ContentType != "image/png" || a[0].Size != int64(png.Len()) {
+				t.Errorf("attachments = %+v, want logo.png, image/png, %d bytes", a, png.Len())
+			}
+			if ms[0].Text != "Hello Sue" {
+				t.Errorf("text = %q", ms[0].Text)
+			}
+		}
 	}
 	if th, ok := got["Team news"]; !ok || th.TeamID != e.f.Acme.ID || th.MemberID != 0 {
 		t.Errorf("team thread = %+v (found %v), want team %d, no member", th, ok, e.f.Acme.ID)
