@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -137,13 +138,16 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	}
 	st := s.srv.cfg.Store
 	state, err := st.IMAPSync(s.ctx, s.company.ID, sel.mb.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // the mailbox was deleted under us: nothing changes any more
+	}
 	if err != nil {
-		return s.internal("sync", err)
+		return s.syncFailed(err)
 	}
 	if state.Modseq != sel.modseq {
 		changes, err := st.IMAPChanges(s.ctx, s.company.ID, sel.mb.ID, sel.modseq, state.Modseq, sel.uidNext)
 		if err != nil {
-			return s.internal("sync", err)
+			return s.syncFailed(err)
 		}
 		for _, c := range changes {
 			seq := sel.view.seq(c.UID)
@@ -164,7 +168,7 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		if state.UIDNext > sel.uidNext {
 			uids, err := st.IMAPUIDs(s.ctx, s.company.ID, sel.mb.ID, sel.uidNext)
 			if err != nil {
-				return s.internal("sync", err)
+				return s.syncFailed(err)
 			}
 			n := sel.view.len()
 			for _, u := range uids {
@@ -193,6 +197,13 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		s.log.Warn("imap session owes too many updates; closing it", "pending", len(sel.pending))
 		s.conn.Bye("Too many changes to report; please reconnect")
 		return fmt.Errorf("imap session closed: %d pending updates", len(sel.pending))
+	}
+	return nil
+}
+
+func (s *session) syncFailed(err error) error {
+	if s.ctx.Err() == nil {
+		s.log.Warn("imap: read mailbox changes", "err", err)
 	}
 	return nil
 }
