@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -46,11 +50,30 @@ func TestServeSubmission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(w, "From: Dana <manager@demo.localhost>\r\nTo: team+northwind@partners.demo.localhost\r\nSubject: Welcome\r\n\r\nHello Northwind\r\n")
+	msg := "From: Dana <manager@demo.localhost>\r\nTo: team+northwind@partners.demo.localhost\r\nSubject: Welcome\r\n" +
+		"Message-ID: <welcome-1@client.test>\r\n\r\nHello Northwind\r\n"
+	io.WriteString(w, msg)
 	if err := w.Close(); err != nil {
 		t.Fatalf("DATA: %v", err)
 	}
 	c.Quit()
+
+	// Over IMAP the message is in Sent with its delivery keyword, and the
+	// client's own copy appended to Sent does not duplicate it.
+	ic := e2eIMAP(t, addrs["imap"], "manager@demo.localhost", m[1])
+	app := ic.Append("Sent", int64(len(msg)), nil)
+	io.WriteString(app, msg)
+	app.Close()
+	if _, err := app.Wait(); err != nil {
+		t.Fatalf("APPEND to Sent: %v", err)
+	}
+	sent := e2eMessages(t, ic, "Sent")
+	if len(sent) != 1 || sent[0].Envelope.Subject != "Welcome" || sent[0].Envelope.MessageID != "welcome-1@client.test" {
+		t.Fatalf("Sent = %v, want the message once", e2eSubjects(sent))
+	}
+	if !slices.ContainsFunc(sent[0].Flags, func(f imap.Flag) bool { return f == "$Queued" || f == "$Delivered" }) {
+		t.Errorf("Sent flags = %v, want $Queued or $Delivered", sent[0].Flags)
+	}
 
 	resp, err := http.Get("http://" + addrs["http"] + "/metrics")
 	if err != nil {
@@ -63,4 +86,53 @@ func TestServeSubmission(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// e2eIMAP logs a staff member in over IMAP.
+func e2eIMAP(t *testing.T, addr, user, pass string) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatalf("IMAP LOGIN %s: %v", user, err)
+	}
+	return c
+}
+
+// e2eMessages selects a mailbox and fetches every message's UID, flags and
+// envelope (without marking anything read).
+func e2eMessages(t *testing.T, c *imapclient.Client, mailbox string) []*imapclient.FetchMessageBuffer {
+	t.Helper()
+	mb, err := c.Select(mailbox, nil).Wait()
+	if err != nil {
+		t.Fatalf("SELECT %s: %v", mailbox, err)
+	}
+	if mb.NumMessages == 0 {
+		return nil
+	}
+	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, Envelope: true}).Collect()
+	if err != nil {
+		t.Fatalf("FETCH in %s: %v", mailbox, err)
+	}
+	return msgs
+}
+
+func e2eSeen(m *imapclient.FetchMessageBuffer) bool {
+	for _, f := range m.Flags {
+		if f == imap.FlagSeen {
+			return true
+		}
+	}
+	return false
+}
+
+func e2eSubjects(ms []*imapclient.FetchMessageBuffer) []string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, fmt.Sprintf("%d %q %v", m.UID, m.Envelope.Subject, m.Flags))
+	}
+	return s
 }
