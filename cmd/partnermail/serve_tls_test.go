@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/partnermail/partnermail/internal/tlsconf"
 )
@@ -43,6 +47,22 @@ func waitLog(t *testing.T, log *syncBuffer, s string) {
 	t.Fatalf("serve log never said %q:\n%s", s, log.String())
 }
 
+// startTLS opens an SMTP submission session with STARTTLS and returns it
+// with the certificate the server presented.
+func startTLS(t *testing.T, addr string) (*smtp.Client, *x509.Certificate) {
+	t.Helper()
+	c, err := smtp.DialStartTLS(addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("submission with STARTTLS: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Hello("localhost"); err != nil { // EHLO again, over TLS: the handshake is done
+		t.Fatalf("EHLO after STARTTLS: %v", err)
+	}
+	st, _ := c.TLSConnectionState()
+	return c, st.PeerCertificates[0]
+}
+
 func TestServeReloadsTLSOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -51,6 +71,7 @@ func TestServeReloadsTLSOnSIGHUP(t *testing.T) {
 	}
 	addrs, stderr, stop := startServe(t, fmt.Sprintf("[tls]\ncert_file = %q\nkey_file = %q\n", cert, key))
 	before := certExpiry(t, addrs["http"])
+	old, oldLeaf := startTLS(t, addrs["submission"])
 
 	if err := tlsconf.WriteSelfSigned(cert, key, 48*time.Hour, "localhost"); err != nil {
 		t.Fatal(err)
@@ -61,6 +82,15 @@ func TestServeReloadsTLSOnSIGHUP(t *testing.T) {
 	if after == before {
 		t.Errorf("certificate expiry %s unchanged after SIGHUP with a new certificate", after)
 	}
+	fresh, leaf := startTLS(t, addrs["submission"])
+	if leaf.Equal(oldLeaf) {
+		t.Errorf("STARTTLS after SIGHUP still served the old certificate")
+	}
+	if err := old.Noop(); err != nil {
+		t.Errorf("the TLS session opened before SIGHUP was dropped: %v", err)
+	}
+	old.Quit()
+	fresh.Quit()
 
 	os.WriteFile(key, []byte("garbage"), 0o600)
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
