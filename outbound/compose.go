@@ -62,9 +62,9 @@ type TemplateComposer struct {
 var _ Composer = (*TemplateComposer)(nil)
 
 // ErrNotComposable wraps the reason an email can never be composed: a row
-// that names neither a message nor a campaign, or one whose message,
-// campaign, member or company no longer exists (storage.ErrNotFound).
-// Other Compose errors are temporary.
+// that names neither a message nor a campaign (storage.ErrInvalid), or one
+// whose message, campaign, member or company no longer exists
+// (storage.ErrNotFound). Other Compose errors are temporary.
 var ErrNotComposable = errors.New("email cannot be composed")
 
 // NewComposer returns a TemplateComposer for cfg.
@@ -108,7 +108,7 @@ func (c *TemplateComposer) Compose(ctx context.Context, e storage.OutboundEmail)
 	case e.CampaignID != 0:
 		em, err = c.campaign(ctx, e)
 	default:
-		return nil, fmt.Errorf("compose email %d: %w: no message and no campaign", e.ID, ErrNotComposable)
+		return nil, fmt.Errorf("compose email %d: %w: %w: no message and no campaign", e.ID, ErrNotComposable, storage.ErrInvalid)
 	}
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {

@@ -501,8 +501,9 @@ func TestComposeErrors(t *testing.T) {
 		{ID: 3, CompanyID: f.Company.ID, CampaignID: 999, MemberID: f.Ann.ID, Rcpt: f.Ann.Email},      // no campaign
 		{ID: 4, CompanyID: f.Company.ID + 99, CampaignID: 999, MemberID: f.Ann.ID, Rcpt: f.Ann.Email}, // no company
 	} {
-		if _, err := env.c.Compose(context.Background(), row); !errors.Is(err, ErrNotComposable) {
-			t.Errorf("Compose(%+v) = %v, want ErrNotComposable", row, err)
+		_, err := env.c.Compose(context.Background(), row)
+		if !errors.Is(err, ErrNotComposable) || !(errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrInvalid)) {
+			t.Errorf("Compose(%+v) = %v, want ErrNotComposable wrapping ErrNotFound or ErrInvalid (permanent)", row, err)
 		}
 	}
 }
@@ -632,5 +633,52 @@ func TestComposeDKIM(t *testing.T) {
 	}
 	if p := parse(t, buf.Bytes()); !bytes.Equal(p.files["a.bin"], data) {
 		t.Errorf("attachment differs after signing")
+	}
+}
+
+// TestComposeNonASCIINames checks that names with non-ASCII letters,
+// quotes and commas come back exactly from the From and To headers, which
+// stay ASCII on the wire.
+func TestComposeNonASCIINames(t *testing.T) {
+	env := newComposeEnv(t, sqlstore.SQLite, "")
+	f := env.f
+	ctx := context.Background()
+	staffName, memberName := `Zoë Ünal, "PM"`, `Søren "Sue" Öberg, Jr.`
+	staff, err := env.st.CreateStaff(ctx, f.Company.ID, storage.Staff{Email: "zoe@acme.example", Name: staffName, PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.st.ImportPartners(ctx, f.Company.ID, []storage.PartnerRow{{Line: 2, Team: f.Solo.Name, Group: "Silver",
+		Status: "approved", MemberEmail: f.Sue.Email, MemberName: memberName, EmailNotifications: true}}); err != nil {
+		t.Fatal(err)
+	}
+	rows := []storage.OutboundEmail{{CompanyID: f.Company.ID, MemberID: f.Sue.ID, Rcpt: f.Sue.Email, MessageID: "names@x"}}
+	env.deliver(t, storage.Delivery{
+		NewThread: storage.Thread{CompanyID: f.Company.ID, TeamID: f.Solo.ID, MemberID: f.Sue.ID, Subject: "Grüße"},
+		Message: storage.Message{CompanyID: f.Company.ID, Direction: storage.DirectionOut, AuthorStaffID: staff.ID,
+			MessageID: "names-m@x", Subject: "Grüße", Text: "Hallo"},
+		Outbound: rows,
+	})
+	_, raw := env.compose(t, rows[0])
+	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	for i, b := range head {
+		if b >= 0x80 {
+			t.Fatalf("raw non-ASCII at %d of the header:\n%s", i, head)
+		}
+	}
+	p := parse(t, raw)
+	from, err := p.h.AddressList("From")
+	if err != nil || len(from) != 1 || from[0].Name != staffName {
+		t.Errorf("From = %v, %v; want name %q", from, err, staffName)
+	}
+	to, err := p.h.AddressList("To")
+	if err != nil || len(to) != 1 || to[0].Name != memberName || to[0].Address != f.Sue.Email {
+		t.Errorf("To = %v, %v; want name %q", to, err, memberName)
+	}
+	if s, _ := p.h.Subject(); s != "Grüße" {
+		t.Errorf("Subject = %q", s)
+	}
+	if !strings.Contains(p.text, staffName+" (Company acme) wrote:") || !strings.Contains(p.html, "Zoë Ünal, &#34;PM&#34;") {
+		t.Errorf("bodies lack the author's name:\n%s\n%s", p.text, p.html)
 	}
 }
