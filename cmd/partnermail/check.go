@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/partnermail/partnermail/internal/config"
 )
@@ -45,7 +46,7 @@ func (c *checkCmd) Run(a *app) error {
 	}
 	w := a.stdout
 	fmt.Fprintln(w, "configuration: ok")
-	for _, warn := range warnings(cfg) {
+	for _, warn := range append(warnings(cfg), tlsWarnings(cfg, time.Now())...) {
 		fmt.Fprintln(w, "warning:", warn)
 	}
 	mx := cfg.SMTP.Hostname
