@@ -248,8 +248,9 @@ func setBody(m *gomail.Msg, text, html string) {
 }
 
 // headerText makes s safe and tidy for a header: control characters (CR
-// and LF above all) become spaces. go-mail encodes what is left that is
-// not printable ASCII (RFC 2047).
+// and LF above all) become spaces, and "=?" becomes "= ?" so that text
+// which looks like an RFC 2047 encoded word cannot decode to line breaks
+// in a reader. go-mail encodes what is left that is not printable ASCII.
 func headerText(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' {
@@ -257,6 +258,7 @@ func headerText(s string) string {
 		}
 		return r
 	}, s)
+	s = strings.ReplaceAll(s, "=?", "= ?")
 	return strings.Join(strings.Fields(s), " ")
 }
 
