@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -681,4 +682,61 @@ func TestComposeNonASCIINames(t *testing.T) {
 	if !strings.Contains(p.text, staffName+" (Company acme) wrote:") || !strings.Contains(p.html, "Zoë Ünal, &#34;PM&#34;") {
 		t.Errorf("bodies lack the author's name:\n%s\n%s", p.text, p.html)
 	}
+}
+
+// TestComposeConcurrent composes notifications and campaign emails from
+// many goroutines at once through one composer (shared caches and
+// templates); run it with -race.
+func TestComposeConcurrent(t *testing.T) {
+	env := newComposeEnv(t, sqlstore.SQLite, "")
+	f := env.f
+	ctx := context.Background()
+	notify := []storage.OutboundEmail{
+		{CompanyID: f.Company.ID, MemberID: f.Ann.ID, Rcpt: f.Ann.Email, MessageID: "cc-ann@x"},
+		{CompanyID: f.Company.ID, MemberID: f.Bob.ID, Rcpt: f.Bob.Email, MessageID: "cc-bob@x"},
+	}
+	env.deliver(t, storage.Delivery{
+		NewThread: storage.Thread{CompanyID: f.Company.ID, TeamID: f.Acme.ID, Subject: "All"},
+		Message: storage.Message{CompanyID: f.Company.ID, Direction: storage.DirectionOut, AuthorStaffID: f.Admin.ID,
+			MessageID: "cc-m@x", Subject: "All", Text: "to the team",
+			Attachments: []storage.Attachment{{Filename: "a.txt", ContentType: "text/plain", Size: 3, BlobKey: env.putBlob(t, []byte("abc"))}}},
+		Outbound: notify,
+	})
+	if _, err := env.st.CreateCampaign(ctx, storage.Campaign{CompanyID: f.Company.ID, StaffID: f.Admin.ID, Subject: "News", Body: "b"},
+		[]storage.OutboundEmail{{MemberID: f.Sue.ID, Rcpt: f.Sue.Email, MessageID: "cc-sue@x"}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := env.st.Queue(ctx, f.Company.ID, storage.QueueQueued, 10)
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("Queue = %d rows, %v", len(rows), err)
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			row := rows[i%len(rows)]
+			em, err := env.c.Compose(ctx, row)
+			if err != nil {
+				t.Errorf("Compose: %v", err)
+				return
+			}
+			var buf bytes.Buffer
+			if _, err := em.WriteTo(&buf); err != nil {
+				t.Errorf("WriteTo: %v", err)
+			}
+			if em.Close != nil {
+				em.Close()
+			}
+			mr, err := mail.CreateReader(&buf)
+			if err != nil {
+				t.Errorf("parse: %v", err)
+				return
+			}
+			if id, _ := mr.Header.MessageID(); id != row.MessageID {
+				t.Errorf("Message-ID = %q, want %q", id, row.MessageID)
+			}
+		}()
+	}
+	wg.Wait()
 }
