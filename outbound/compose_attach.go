@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"path"
 	"strings"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -145,10 +147,7 @@ func (c *TemplateComposer) attach(ctx context.Context, e *Email, atts []storage.
 			return fmt.Errorf("attachment %q: %w", a.Filename, err)
 		}
 		blobs = append(blobs, b)
-		name := headerText(a.Filename)
-		if name == "" {
-			name = "attachment"
-		}
+		name := attachmentName(a.Filename)
 		ct := "application/octet-stream"
 		if t, _, err := mime.ParseMediaType(a.ContentType); err == nil && !strings.HasPrefix(t, "multipart/") {
 			ct = t
@@ -157,4 +156,31 @@ func (c *TemplateComposer) attach(ctx context.Context, e *Email, atts []storage.
 			gomail.WithFileContentType(gomail.ContentType(ct)))
 	}
 	return nil
+}
+
+// maxNameBytes bounds an attachment's filename in UTF-8 octets: go-mail
+// writes it, Q-encoded, on one line of each part header, and lines must
+// stay under 998 octets (RFC 5322 section 2.1.1).
+const maxNameBytes = 120
+
+// attachmentName is a filename fit for the part headers: one line, at
+// most maxNameBytes, its extension kept when it is shortened.
+func attachmentName(name string) string {
+	name = headerText(name)
+	if name == "" {
+		return "attachment"
+	}
+	if len(name) <= maxNameBytes {
+		return name
+	}
+	ext := path.Ext(name)
+	if len(ext) > 16 {
+		ext = ""
+	}
+	base := strings.TrimSuffix(name, ext)
+	for len(base)+len(ext) > maxNameBytes {
+		_, size := utf8.DecodeLastRuneInString(base)
+		base = base[:len(base)-size]
+	}
+	return base + ext
 }

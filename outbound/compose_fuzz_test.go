@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/mail"
 
@@ -96,6 +97,25 @@ func TestHeaderText(t *testing.T) {
 	for _, tc := range tests {
 		if got := headerText(tc.in); got != tc.want {
 			t.Errorf("headerText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestAttachmentName(t *testing.T) {
+	long := strings.Repeat("😀", 100) + ".pdf"
+	tests := []struct{ in, want string }{
+		{"report.pdf", "report.pdf"},
+		{"", "attachment"},
+		{" \r\n", "attachment"},
+		{"a\r\nb.txt", "a b.txt"},
+		{long, strings.Repeat("😀", 29) + ".pdf"},
+		{strings.Repeat("x", 130), strings.Repeat("x", 120)},
+		{strings.Repeat("x", 120) + "." + strings.Repeat("y", 20), strings.Repeat("x", 120)},
+	}
+	for _, tc := range tests {
+		got := attachmentName(tc.in)
+		if got != tc.want || len(got) > maxNameBytes || !utf8.ValidString(got) {
+			t.Errorf("attachmentName(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

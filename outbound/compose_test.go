@@ -645,6 +645,7 @@ func TestComposeNonASCIINames(t *testing.T) {
 	f := env.f
 	ctx := context.Background()
 	staffName, memberName := `Zoë Ünal, "PM"`, `Søren "Sue" Öberg, Jr.`
+	longName := strings.Repeat("Ä😀", 80) + ".pdf"
 	staff, err := env.st.CreateStaff(ctx, f.Company.ID, storage.Staff{Email: "zoe@acme.example", Name: staffName, PasswordHash: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -657,10 +658,16 @@ func TestComposeNonASCIINames(t *testing.T) {
 	env.deliver(t, storage.Delivery{
 		NewThread: storage.Thread{CompanyID: f.Company.ID, TeamID: f.Solo.ID, MemberID: f.Sue.ID, Subject: "Grüße"},
 		Message: storage.Message{CompanyID: f.Company.ID, Direction: storage.DirectionOut, AuthorStaffID: staff.ID,
-			MessageID: "names-m@x", Subject: "Grüße", Text: "Hallo"},
+			MessageID: "names-m@x", Subject: "Grüße " + strings.Repeat("😀", 300), Text: "Hallo",
+			Attachments: []storage.Attachment{{Filename: longName, ContentType: "application/pdf", Size: 1, BlobKey: env.putBlob(t, []byte("x"))}}},
 		Outbound: rows,
 	})
 	_, raw := env.compose(t, rows[0])
+	for i, line := range bytes.Split(raw, []byte("\r\n")) {
+		if len(line) > 998 {
+			t.Errorf("line %d is %d octets long (RFC 5322 allows 998): %.80s…", i+1, len(line), line)
+		}
+	}
 	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
 	for i, b := range head {
 		if b >= 0x80 {
@@ -676,8 +683,11 @@ func TestComposeNonASCIINames(t *testing.T) {
 	if err != nil || len(to) != 1 || to[0].Name != memberName || to[0].Address != f.Sue.Email {
 		t.Errorf("To = %v, %v; want name %q", to, err, memberName)
 	}
-	if s, _ := p.h.Subject(); s != "Grüße" {
+	if s, _ := p.h.Subject(); s != "Grüße "+strings.Repeat("😀", 300) {
 		t.Errorf("Subject = %q", s)
+	}
+	if _, ok := p.files[attachmentName(longName)]; !ok || len(p.files) != 1 {
+		t.Errorf("attachments %q, want one named %q", p.types, attachmentName(longName))
 	}
 	if !strings.Contains(p.text, staffName+" (Company acme) wrote:") || !strings.Contains(p.html, "Zoë Ünal, &#34;PM&#34;") {
 		t.Errorf("bodies lack the author's name:\n%s\n%s", p.text, p.html)
