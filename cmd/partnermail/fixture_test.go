@@ -177,4 +177,3 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 		}
 	}
 }
-
