@@ -5,9 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,76 +25,10 @@ type bench struct {
 	bin, dir, pg string
 }
 
-// sinkProc is a running smtp-sink.
-type sinkProc struct {
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startSink(dir string) (*sinkProc, error) {
-	path, err := lookPostfix("smtp-sink")
-	if err != nil {
-		return nil, err
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{addr, "256"}
-	if os.Geteuid() == 0 {
-		args = append([]string{"-u", "nobody"}, args...)
-	}
-	cmd := exec.Command(path, args...)
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	for range 100 {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return &sinkProc{addr: addr, cmd: cmd}, nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	return nil, fmt.Errorf("smtp-sink did not start")
-}
-
-func (s *sinkProc) stop() { s.cmd.Process.Kill(); s.cmd.Wait() }
-
-func lookPostfix(name string) (string, error) {
-	for _, p := range []string{"/usr/sbin/" + name, "/usr/lib/postfix/sbin/" + name} {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("%s not found (apt-get install postfix)", name)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // source runs smtp-source -s 32 -m n -l 4096 against addr and returns the
-// rate in messages per second. It fails on any reply but 2xx.
+// rate in messages per second.
 func source(addr string, n int, from, to string) (float64, error) {
-	path, err := lookPostfix("smtp-source")
-	if err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	out, err := exec.Command(path, "-s", "32", "-m", fmt.Sprint(n), "-l", "4096", "-f", from, "-t", to, addr).CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("smtp-source: %w: %s", err, out)
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return benchkit.Source(addr, n, "-s", "32", "-l", "4096", "-f", from, "-t", to)
 }
 
 // gateway creates a company with one member and starts serve on backend.

@@ -43,12 +43,12 @@ func main() {
 	}
 	b := &bench{bin: bin, dir: dir, pg: *pg}
 
-	sink, err := startSink(dir)
+	sink, err := benchkit.StartSink()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer sink.stop()
-	sinkRate, err := source(sink.addr, n, "x@sink.localhost", "y@sink.localhost")
+	defer sink.Stop()
+	sinkRate, err := source(sink.Addr, n, "x@sink.localhost", "y@sink.localhost")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func main() {
 	rate("sqlite", prefill)
 
 	for _, mb := range []int{big, huge} {
-		res, err := b.large(sink.addr, mb)
+		res, err := b.large(sink.Addr, mb)
 		if err != nil {
 			log.Printf("%d MB message: %v", mb, err)
 			continue
