@@ -230,7 +230,11 @@ func mail(from, to, subject, body string, extra ...string) string {
 		fmt.Fprintf(&b, "Message-ID: <%d@partner.example>\r\n", time.Now().UnixNano())
 	}
 	b.WriteString("\r\n")
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n"))
+	body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
+	if !strings.HasSuffix(body, "\r\n") {
+		body += "\r\n" // as the client would add before the final "."
+	}
+	b.WriteString(body)
 	return b.String()
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
 
 	"github.com/partnermail/partnermail/smtpd"
@@ -34,7 +33,7 @@ func (g *gateway) wireSMTP() error {
 		Tokens:          g.tokens,
 		Hub:             g.hub,
 		Auth:            auth,
-		TLS:             g.smtpTLS(),
+		TLS:             g.tls, // STARTTLS when a certificate is configured
 		Hostname:        c.Hostname,
 		MaxMessageBytes: c.MaxMessageBytes,
 		MaxRecipients:   c.MaxRecipients,
@@ -51,7 +50,3 @@ func (g *gateway) wireSMTP() error {
 	g.add("smtp", c.Listen, srv)
 	return nil
 }
-
-// smtpTLS is the certificate configuration for STARTTLS: nil until the
-// gateway has a reloadable certificate (then STARTTLS is not offered).
-func (g *gateway) smtpTLS() *tls.Config { return nil }
