@@ -57,6 +57,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		needRoot = needRoot || len(bs.Part) > 0
 	}
 	st := s.srv.cfg.Store
+	if !markSeen && !needLight && !needRoot && !opts.InternalDate {
+		return s.fetchFlags(w, pairs, opts)
+	}
 	for len(pairs) > 0 {
 		chunk := pairs[:min(len(pairs), fetchChunk)]
 		pairs = pairs[len(chunk):]
@@ -71,7 +74,13 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 				s.publish()
 			}
 		}
-		msgs, err := st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
+		var msgs []storage.IMAPMessage
+		var err error
+		if needLight || needRoot {
+			msgs, err = st.IMAPMessagesCached(s.ctx, s.company.ID, sel.mb.ID, uids, needRoot)
+		} else {
+			msgs, err = st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
+		}
 		if err != nil {
 			return s.internal("fetch", err)
 		}
@@ -91,6 +100,48 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 			if err := s.fetchOne(w, p.seq, mi, opts, markSeen); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// fetchFlags serves FETCH of UID and FLAGS only, the most frequent
+// request (clients resynchronising), from a lean query.
+func (s *session) fetchFlags(w *imapserver.FetchWriter, pairs []pair, opts *imap.FetchOptions) error {
+	for len(pairs) > 0 {
+		chunk := pairs[:min(len(pairs), 4*fetchChunk)]
+		pairs = pairs[len(chunk):]
+		if err := s.writeFlags(w, chunk, opts.UID, opts.Flags); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFlags writes FETCH (UID FLAGS) responses for the messages of
+// chunk, in order.
+func (s *session) writeFlags(w *imapserver.FetchWriter, chunk []pair, uid, flags bool) error {
+	fl, err := s.srv.cfg.Store.IMAPFlags(s.ctx, s.company.ID, s.sel.mb.ID, uidsOf(chunk))
+	if err != nil {
+		return s.internal("fetch flags", err)
+	}
+	i := 0
+	for _, c := range fl {
+		for i < len(chunk) && chunk[i].uid < c.UID {
+			i++
+		}
+		if i == len(chunk) || chunk[i].uid != c.UID {
+			continue
+		}
+		rw := w.CreateMessage(chunk[i].seq)
+		if uid {
+			rw.WriteUID(imap.UID(c.UID))
+		}
+		if flags {
+			rw.WriteFlags(imapFlags(c.Flags))
+		}
+		if err := rw.Close(); err != nil {
+			return err
 		}
 	}
 	return nil

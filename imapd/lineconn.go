@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"net"
 	"strconv"
+	"sync"
+	"time"
 )
 
 // lineConn skips empty lines a client sends between commands: imapserver
@@ -21,13 +23,17 @@ type lineConn struct {
 	midLine  bool   // the next bytes continue a line already passed on
 	pass     bool   // no more filtering
 	starttls bool   // watch for STARTTLS
+	w        writeState
 }
 
 func newLineConn(c net.Conn, starttls bool) *lineConn {
-	return &lineConn{Conn: c, r: bufio.NewReaderSize(c, 8192), starttls: starttls}
+	return &lineConn{Conn: c, r: bufio.NewReaderSize(c, 1024), starttls: starttls}
 }
 
 func (c *lineConn) Read(p []byte) (int, error) {
+	if len(c.rest) == 0 && c.r.Buffered() == 0 {
+		c.flush() // the client waits for our answer before it says more
+	}
 	if len(c.rest) > 0 {
 		return c.handOut(p), nil
 	}
@@ -94,4 +100,80 @@ func (c *lineConn) endOfLine(line []byte) {
 			c.pass = true
 		}
 	}
+}
+
+// Writes are coalesced: imapserver flushes after every response line, so
+// FETCH 1:* of 100,000 messages would cost 100,000 system calls (and TLS
+// records). Bytes wait in buf until the connection is read from again
+// (the command is done), 32 KB pile up, or flushDelay passes (updates
+// written during IDLE).
+const (
+	writeBuf   = 32 << 10
+	flushDelay = time.Millisecond
+)
+
+type writeState struct {
+	mu    sync.Mutex
+	buf   []byte
+	timer *time.Timer
+	err   error
+}
+
+func (c *lineConn) Write(p []byte) (int, error) {
+	w := &c.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(w.buf)+len(p) > writeBuf {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) >= writeBuf {
+			return c.Conn.Write(p)
+		}
+	}
+	if len(w.buf) == 0 {
+		if w.timer == nil {
+			w.timer = time.AfterFunc(flushDelay, c.flush)
+		} else {
+			w.timer.Reset(flushDelay)
+		}
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+func (c *lineConn) flush() {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	c.flushLocked()
+}
+
+func (c *lineConn) flushLocked() error {
+	w := &c.w
+	if len(w.buf) == 0 || w.err != nil {
+		return w.err
+	}
+	_, err := c.Conn.Write(w.buf)
+	w.buf = w.buf[:0]
+	if cap(w.buf) > writeBuf {
+		w.buf = nil
+	}
+	w.err = err
+	return err
+}
+
+// Close sends what is buffered, then closes.
+func (c *lineConn) Close() error {
+	c.w.mu.Lock()
+	if c.w.timer != nil {
+		c.w.timer.Stop()
+	}
+	c.flushLocked()
+	c.w.err = net.ErrClosed
+	c.w.buf = nil
+	c.w.mu.Unlock()
+	return c.Conn.Close()
 }

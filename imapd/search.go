@@ -129,10 +129,13 @@ func staticUID(set imap.UIDSet, last uint32) imap.UIDSet {
 	return out
 }
 
+// flagBits holds, per flag (lower case), a bit per sequence number.
+type flagBits map[string][]uint64
+
 // candidate is one message being searched.
 type candidate struct {
 	p      pair
-	flags  map[string]bool // lower case
+	bits   flagBits // shared folders
 	mi     *msgInfo
 	header []byte // view header, loaded on demand
 	text   []string
@@ -145,39 +148,38 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 	n := needs{flags: map[string]bool{}}
 	n.add(c, sel.mb.Virtual())
 	all := sel.view.resolve(imap.SeqSet{{Start: 1, Stop: 0}})
-	cands := make([]candidate, len(all))
-	for i, p := range all {
-		cands[i] = candidate{p: p}
-	}
 	st := s.srv.cfg.Store
+	var bits flagBits
 	if sel.mb.Virtual() && len(n.flags) > 0 {
-		idx := make(map[uint32]int, len(cands))
-		for i := range cands {
-			idx[cands[i].p.uid] = i
-			cands[i].flags = map[string]bool{}
-		}
+		// Shared flags come from one query per flag, as bitsets over the
+		// view's sequence numbers.
+		bits = flagBits{}
 		for f := range n.flags {
 			uids, err := st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, true)
 			if err != nil {
 				return nil, s.internal("search", err)
 			}
+			b := make([]uint64, (len(all)+63)/64)
 			for _, u := range uids {
-				if i, ok := idx[u]; ok {
-					cands[i].flags[f] = true
+				if seq := sel.view.seq(u); seq != 0 {
+					b[(seq-1)/64] |= 1 << ((seq - 1) % 64)
 				}
 			}
+			bits[f] = b
 		}
 	}
+	perMessage := n.msg || n.light || n.header || n.body
 	var matched []pair
-	for len(cands) > 0 {
-		chunk := cands[:min(len(cands), fetchChunk)]
-		cands = cands[len(chunk):]
-		if n.msg || n.light || n.header || n.body {
-			ps := make([]pair, len(chunk))
-			for i := range chunk {
-				ps[i] = chunk[i].p
-			}
-			msgs, err := st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uidsOf(ps))
+	cands := make([]candidate, 0, min(len(all), fetchChunk))
+	for len(all) > 0 {
+		chunk := all[:min(len(all), fetchChunk)]
+		all = all[len(chunk):]
+		cands = cands[:0]
+		for _, p := range chunk {
+			cands = append(cands, candidate{p: p, bits: bits})
+		}
+		if perMessage {
+			msgs, err := st.IMAPMessagesCached(s.ctx, s.company.ID, sel.mb.ID, uidsOf(chunk), false)
 			if err != nil {
 				return nil, s.internal("search", err)
 			}
@@ -189,19 +191,13 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 			for _, mi := range infos {
 				byUID[mi.m.UID] = mi
 			}
-			for i := range chunk {
-				chunk[i].mi = byUID[chunk[i].p.uid]
-				if chunk[i].mi != nil && chunk[i].flags == nil {
-					chunk[i].flags = map[string]bool{}
-					for _, f := range chunk[i].mi.m.Flags {
-						chunk[i].flags[strings.ToLower(f)] = true
-					}
-				}
+			for i := range cands {
+				cands[i].mi = byUID[cands[i].p.uid]
 			}
 		}
-		for i := range chunk {
-			if (chunk[i].mi != nil || !(n.msg || n.light || n.header || n.body)) && s.match(c, &chunk[i]) {
-				matched = append(matched, chunk[i].p)
+		for i := range cands {
+			if (cands[i].mi != nil || !perMessage) && s.match(c, &cands[i]) {
+				matched = append(matched, cands[i].p)
 			}
 		}
 	}
@@ -252,12 +248,12 @@ func (s *session) match(c *imap.SearchCriteria, x *candidate) bool {
 		}
 	}
 	for _, f := range c.Flag {
-		if !x.flags[strings.ToLower(string(f))] {
+		if !x.hasFlag(f) {
 			return false
 		}
 	}
 	for _, f := range c.NotFlag {
-		if x.flags[strings.ToLower(string(f))] {
+		if x.hasFlag(f) {
 			return false
 		}
 	}
@@ -306,6 +302,24 @@ func (s *session) match(c *imap.SearchCriteria, x *candidate) bool {
 	return true
 }
 
+func (x *candidate) hasFlag(f imap.Flag) bool {
+	name := strings.ToLower(string(f))
+	if x.bits != nil {
+		b := x.bits[name]
+		i := x.p.seq - 1
+		return b != nil && b[i/64]&(1<<(i%64)) != 0
+	}
+	if x.mi == nil {
+		return false
+	}
+	for _, g := range x.mi.m.Flags {
+		if strings.EqualFold(g, string(f)) {
+			return true
+		}
+	}
+	return false
+}
+
 func contains(hay, needle string) bool {
 	return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
 }
@@ -322,7 +336,7 @@ func (s *session) matchHeader(x *candidate, key, value string) bool {
 	mi := x.mi
 	k := strings.ToLower(key)
 	if strings.HasPrefix(k, "x-partner-") || !envelopeField(k) {
-		h := append(append([]byte(nil), mi.pre...), "\r\n"...)
+		h := append(append([]byte(nil), mi.prefix()...), "\r\n"...)
 		if !strings.HasPrefix(k, "x-partner-") {
 			h = s.viewHeader(x)
 		}
@@ -372,13 +386,13 @@ func (s *session) viewHeader(x *candidate) []byte {
 	b, err := s.srv.cfg.Store.Blobs().Open(s.ctx, x.mi.m.RawKey)
 	if err != nil {
 		s.log.Warn("imap search: open message", "uid", x.p.uid, "err", err)
-		x.header = append([]byte(nil), x.mi.pre...)
+		x.header = append([]byte(nil), x.mi.prefix()...)
 		return x.header
 	}
 	defer b.Close()
 	h, err := x.mi.header(b, s.srv.cfg.AuthservID)
 	if err != nil || h == nil {
-		h = append([]byte(nil), x.mi.pre...)
+		h = append([]byte(nil), x.mi.prefix()...)
 	}
 	x.header = append(h, "\r\n"...)
 	return x.header

@@ -98,7 +98,7 @@ func (mi *msgInfo) header(b storage.Blob, authservID string) ([]byte, error) {
 	if mi.strip && mi.li.Strip > 0 {
 		h, _ = authcheck.StripForged(h, authservID)
 	}
-	return append(append([]byte(nil), mi.pre...), h...), nil
+	return append(append([]byte(nil), mi.prefix()...), h...), nil
 }
 
 // headerSegs is the view's header block as segments.
@@ -108,7 +108,7 @@ func (mi *msgInfo) headerSegs(b storage.Blob, authservID string) ([]seg, error) 
 		return nil, err
 	}
 	if h == nil {
-		return []seg{{mem: mi.pre}, {off: 0, n: mi.li.HeaderLen}}, nil
+		return []seg{{mem: mi.prefix()}, {off: 0, n: mi.li.HeaderLen}}, nil
 	}
 	return []seg{{mem: h}}, nil
 }
@@ -136,7 +136,7 @@ func (mi *msgInfo) bodySection(b storage.Blob, sec *imap.FetchItemBodySection, a
 			case fields:
 				segs = []seg{{mem: filterFields(h, sec.HeaderFields, sec.HeaderFieldsNot)}}
 			case h == nil:
-				segs = []seg{{mem: mi.pre}, {off: 0, n: hl}}
+				segs = []seg{{mem: mi.prefix()}, {off: 0, n: hl}}
 			default:
 				segs = []seg{{mem: h}}
 			}

@@ -51,12 +51,12 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		unsub()
 		return nil, s.internal("select", err)
 	}
-	uids, err := st.IMAPUIDs(s.ctx, s.company.ID, mb.ID, 1)
+	runs, err := st.IMAPUIDRuns(s.ctx, s.company.ID, mb.ID, 1)
 	if err != nil {
 		unsub()
 		return nil, s.internal("select", err)
 	}
-	sel.view = viewOf(uids)
+	sel.view = viewOfRuns(runs)
 	sel.modseq = state.Modseq
 	sel.uidNext = max(state.UIDNext, sel.view.last()+1)
 	s.sel = sel
@@ -166,14 +166,14 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 			}
 		}
 		if state.UIDNext > sel.uidNext {
-			uids, err := st.IMAPUIDs(s.ctx, s.company.ID, sel.mb.ID, sel.uidNext)
+			runs, err := st.IMAPUIDRuns(s.ctx, s.company.ID, sel.mb.ID, sel.uidNext)
 			if err != nil {
 				return s.syncFailed(err)
 			}
 			n := sel.view.len()
-			for _, u := range uids {
-				if u > sel.view.last() {
-					sel.view.add(u)
+			for _, r := range runs {
+				if lo := max(r[0], sel.view.last()+1); lo <= r[1] {
+					sel.view.addRun(lo, r[1])
 				}
 			}
 			sel.uidNext = state.UIDNext
@@ -243,17 +243,19 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	st := s.srv.cfg.Store
 	var gone []uint32
 	if sel.mb.Virtual() {
-		live, err := st.IMAPUIDs(s.ctx, s.company.ID, sel.mb.ID, 1)
+		runs, err := st.IMAPUIDRuns(s.ctx, s.company.ID, sel.mb.ID, 1)
 		if err != nil {
 			return s.internal("expunge", err)
 		}
-		isLive := make(map[uint32]bool, len(live))
-		for _, u := range live {
-			isLive[u] = true
-		}
-		for _, u := range sel.view.uids() {
-			if !isLive[u] && (uids == nil || uids.Contains(imap.UID(u))) {
-				gone = append(gone, u)
+		live := viewOfRuns(runs)
+		for _, r := range sel.view.runs {
+			for u := r.lo; ; u++ {
+				if live.seq(u) == 0 && (uids == nil || uids.Contains(imap.UID(u))) {
+					gone = append(gone, u)
+				}
+				if u == r.hi {
+					break
+				}
 			}
 		}
 	} else {

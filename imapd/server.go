@@ -66,6 +66,10 @@ type Config struct {
 	MaxPending int
 	// AppendLimit is the largest APPEND accepted, in bytes.
 	AppendLimit uint32
+	// AuthCacheTTL is how long a good login is remembered, so that the
+	// next connections with the same password skip the slow hash check;
+	// default 10 minutes, negative disables.
+	AuthCacheTTL time.Duration
 	// IdleRecheck re-reads the mailbox during IDLE even without a
 	// notification (a safety net); default 30 s.
 	IdleRecheck time.Duration
@@ -79,6 +83,8 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	cache  *layoutCache
+	auth   *authCache
+	addrs  addrCache
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -117,8 +123,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleRecheck <= 0 {
 		cfg.IdleRecheck = 30 * time.Second
 	}
+	if cfg.AuthCacheTTL == 0 {
+		cfg.AuthCacheTTL = 10 * time.Minute
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, log: cfg.Logger, cache: newLayoutCache(4096), ctx: ctx, cancel: cancel,
+	s := &Server{cfg: cfg, log: cfg.Logger, cache: newLayoutCache(4096), auth: newAuthCache(cfg.AuthCacheTTL), ctx: ctx, cancel: cancel,
 		listeners: make(map[net.Listener]struct{}), sessions: make(map[*session]struct{}),
 		sharedBy: make(map[int64]sharedEntry)}
 	s.queues = make(map[*imapserver.Server]*connQueue)

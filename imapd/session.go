@@ -26,8 +26,7 @@ type session struct {
 
 	staff   storage.Staff
 	company storage.Company
-	sel     *selected        // nil unless a mailbox is selected
-	replyTo map[int64]string // thread id → thread+TOKEN address
+	sel     *selected // nil unless a mailbox is selected
 }
 
 var (
@@ -79,9 +78,12 @@ func (s *session) Login(username, password string) error {
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return s.internal("login", err)
 	}
-	if auth.Check(st.PasswordHash, password) != nil {
-		lim.Fail(email, ip)
-		return imapserver.ErrAuthFailed
+	if !s.srv.auth.ok(email, st.PasswordHash, password) {
+		if auth.Check(st.PasswordHash, password) != nil {
+			lim.Fail(email, ip)
+			return imapserver.ErrAuthFailed
+		}
+		s.srv.auth.add(email, st.PasswordHash, password)
 	}
 	lim.Succeed(email)
 	c, err := s.srv.cfg.Store.Company(s.ctx, st.CompanyID)

@@ -56,26 +56,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if flags.Silent {
 			continue
 		}
-		msgs, err := st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
-		if err != nil {
-			return s.internal("store", err)
-		}
-		i := 0
-		for _, m := range msgs {
-			for i < len(chunk) && chunk[i].uid < m.UID {
-				i++
-			}
-			if i == len(chunk) || chunk[i].uid != m.UID {
-				continue
-			}
-			rw := w.CreateMessage(chunk[i].seq)
-			if byUID {
-				rw.WriteUID(imap.UID(m.UID))
-			}
-			rw.WriteFlags(imapFlags(m.Flags))
-			if err := rw.Close(); err != nil {
-				return err
-			}
+		if err := s.writeFlags(w, chunk, byUID, true); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -38,6 +38,29 @@ func (v *uidView) last() uint32 {
 	return v.runs[len(v.runs)-1].hi
 }
 
+// viewOfRuns builds a view from runs of consecutive UIDs, in order.
+func viewOfRuns(runs [][2]uint32) uidView {
+	var v uidView
+	for _, r := range runs {
+		v.addRun(r[0], r[1])
+	}
+	return v
+}
+
+// addRun appends the UIDs lo..hi, which must be above last.
+func (v *uidView) addRun(lo, hi uint32) {
+	if lo > hi || lo <= v.last() && len(v.runs) > 0 {
+		return
+	}
+	if k := len(v.runs); k > 0 && v.runs[k-1].hi+1 == lo {
+		v.runs[k-1].hi = hi
+	} else {
+		v.runs = append(v.runs, uidRun{lo, hi})
+		v.cum = append(v.cum, v.n)
+	}
+	v.n += hi - lo + 1
+}
+
 // add appends uid, which must be above last.
 func (v *uidView) add(uid uint32) {
 	if k := len(v.runs); k > 0 && v.runs[k-1].hi+1 == uid {

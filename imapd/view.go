@@ -9,6 +9,7 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -30,12 +31,29 @@ const maxHeaderMem = 4 << 20
 // block, then the stored message (its header without forged
 // Authentication-Results fields when it is a partner message).
 type msgInfo struct {
-	m     storage.IMAPMessage
-	pre   []byte
-	strip bool // hide forged Authentication-Results fields
-	li    *light
-	root  *part
-	reply string // thread+TOKEN address (shared messages)
+	m       storage.IMAPMessage
+	sess    *session
+	virtual bool
+	pre     []byte // built on first use, see prefix
+	strip   bool   // hide forged Authentication-Results fields
+	li      *light
+	root    *part
+	reply   string // thread+TOKEN address (shared messages)
+}
+
+// prefix returns the header block the view puts before the message.
+func (mi *msgInfo) prefix() []byte {
+	if mi.pre != nil {
+		return mi.pre
+	}
+	if mi.virtual {
+		var pre string
+		pre, mi.reply = mi.sess.sharedPrefix(mi.m)
+		mi.pre = []byte(pre)
+	} else {
+		mi.pre = []byte(mi.m.Prefix)
+	}
+	return mi.pre
 }
 
 func (mi *msgInfo) key() string {
@@ -46,26 +64,47 @@ func (mi *msgInfo) key() string {
 }
 
 // size is RFC822.SIZE of the view.
-func (mi *msgInfo) size() int64 { return int64(len(mi.pre)) + mi.m.Size - mi.li.Strip }
+func (mi *msgInfo) size() int64 { return int64(len(mi.prefix())) + mi.m.Size - mi.li.Strip }
 
 // threadAddress returns the thread+TOKEN reply address of a thread.
 func (s *session) threadAddress(threadID int64) string {
 	if threadID == 0 || len(s.company.Domains) == 0 {
 		return ""
 	}
-	if a, ok := s.replyTo[threadID]; ok {
+	return s.srv.addrs.get(s.company.ID, threadID, func() string {
+		a, err := s.srv.cfg.Tokens.MintAddress(threading.Token{Kind: threading.KindThread, CompanyID: s.company.ID, ThreadID: threadID},
+			s.company.Domains[0])
+		if err != nil {
+			s.log.Warn("imap: mint thread address", "thread", threadID, "err", err)
+			return ""
+		}
+		return a
+	})
+}
+
+// addrCache keeps minted thread addresses (an HMAC each) for all sessions.
+type addrCache struct {
+	mu sync.Mutex
+	m  map[[2]int64]string
+}
+
+const addrCacheMax = 200000
+
+func (c *addrCache) get(companyID, threadID int64, mint func() string) string {
+	k := [2]int64{companyID, threadID}
+	c.mu.Lock()
+	a, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
 		return a
 	}
-	a, err := s.srv.cfg.Tokens.MintAddress(threading.Token{Kind: threading.KindThread, CompanyID: s.company.ID, ThreadID: threadID},
-		s.company.Domains[0])
-	if err != nil {
-		s.log.Warn("imap: mint thread address", "thread", threadID, "err", err)
-		a = ""
+	a = mint()
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= addrCacheMax {
+		c.m = make(map[[2]int64]string)
 	}
-	if s.replyTo == nil || len(s.replyTo) > 10000 {
-		s.replyTo = make(map[int64]string)
-	}
-	s.replyTo[threadID] = a
+	c.m[k] = a
+	c.mu.Unlock()
 	return a
 }
 
@@ -104,20 +143,27 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 	out := make([]*msgInfo, len(msgs))
 	var ids []int64
 	for i, m := range msgs {
-		mi := &msgInfo{m: m, strip: m.MessageID != 0 && s.srv.cfg.AuthservID != ""}
-		if virtual {
-			var pre string
-			pre, mi.reply = s.sharedPrefix(m)
-			mi.pre = []byte(pre)
-		} else {
-			mi.pre = []byte(m.Prefix)
-		}
+		mi := &msgInfo{m: m, strip: m.MessageID != 0 && s.srv.cfg.AuthservID != "", sess: s, virtual: virtual}
 		out[i] = mi
-		if needLight || needRoot {
-			mi.li, mi.root = s.srv.cache.get(mi.key())
-			if (mi.li == nil || needRoot && mi.root == nil) && m.MessageID != 0 {
-				ids = append(ids, m.MessageID)
+		if !needLight && !needRoot {
+			continue
+		}
+		if c := m.Cached; c.Envelope != "" { // read with the message
+			mi.li, _ = decodeLight(c.Envelope)
+			if needRoot && c.BodyStructure != "" {
+				if _, mi.root = s.srv.cache.get(mi.key()); mi.root == nil {
+					var p part
+					if json.Unmarshal([]byte(c.BodyStructure), &p) == nil {
+						mi.root = &p
+						s.srv.cache.put(mi.key(), nil, mi.root)
+					}
+				}
 			}
+			continue
+		}
+		mi.li, mi.root = s.srv.cache.get(mi.key())
+		if (mi.li == nil || needRoot && mi.root == nil) && m.MessageID != 0 {
+			ids = append(ids, m.MessageID)
 		}
 	}
 	if len(ids) > 0 {
@@ -233,11 +279,15 @@ func computeLight(r io.Reader, strip bool, authservID string) (*light, error) {
 // Reply-To of the prefix.
 func (mi *msgInfo) envelope() *imap.Envelope {
 	e := *mi.li.Env
+	if mi.virtual {
+		if a := mi.sess.threadAddress(mi.m.ThreadID); a != "" {
+			local, host, _ := strings.Cut(a, "@")
+			e.ReplyTo = []imap.Address{{Mailbox: local, Host: host}}
+		}
+		return &e
+	}
 	switch {
-	case mi.reply != "":
-		local, host, _ := strings.Cut(mi.reply, "@")
-		e.ReplyTo = []imap.Address{{Mailbox: local, Host: host}}
-	case len(mi.pre) > 0:
+	case len(mi.prefix()) > 0:
 		h, err := textproto.ReadHeader(bufio.NewReader(io.MultiReader(bytes.NewReader(mi.pre), strings.NewReader("\r\n"))))
 		if err == nil && h.Has("Reply-To") {
 			mh := mail.Header{Header: gomessage.Header{Header: h}}

@@ -37,6 +37,9 @@ type IMAPStore interface {
 	// IMAPMessages returns the messages of the given UIDs (gone ones
 	// included), in UID order; unknown UIDs are skipped.
 	IMAPMessages(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]IMAPMessage, error)
+	// IMAPMessagesCached is IMAPMessages with Cached filled in the same
+	// query (BodyStructure only when structure is true).
+	IMAPMessagesCached(ctx context.Context, companyID, mailboxID int64, uids []uint32, structure bool) ([]IMAPMessage, error)
 	// IMAPChanges lists the messages of a mailbox below uidNext whose
 	// flags changed, or which were expunged (private mailboxes), after
 	// modseq since and up to until.
@@ -72,6 +75,12 @@ type IMAPStore interface {
 	// IMAPFlagUIDs lists the UIDs of a mailbox, gone ones included, whose
 	// flag is set (set true) or not set (set false).
 	IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, flag string, set bool) ([]uint32, error)
+	// IMAPUIDRuns lists the live UIDs of a mailbox from uid on as runs of
+	// consecutive UIDs (first, last), in order: IMAPUIDs, compact.
+	IMAPUIDRuns(ctx context.Context, companyID, mailboxID int64, from uint32) ([][2]uint32, error)
+	// IMAPFlags returns the flags of the given UIDs (gone ones included),
+	// in UID order: IMAPMessages reduced to UID and Flags.
+	IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]IMAPChange, error)
 	// IMAPUIDOf returns the live UID of a shared message in a virtual
 	// mailbox; ErrNotFound when it is not listed there.
 	IMAPUIDOf(ctx context.Context, companyID, mailboxID, messageID int64) (uint32, error)
@@ -137,6 +146,9 @@ type IMAPMessage struct {
 	TeamStatus                       string
 	Direction                        string
 	AuthResults                      string // Authentication-Results value recorded at arrival
+	// Cached is the cached parse of the shared message, filled by
+	// IMAPMessagesCached only.
+	Cached IMAPCached
 }
 
 // IMAPChange is a flag change or an expunge of one message.

@@ -81,14 +81,18 @@ const imapMessageCols = `u.uid, COALESCE(u.message_id, 0), u.gone, u.flags, u.si
 
 // scanIMAPMessage reads imapMessageCols; virtual says whether flags and
 // content come from the shared message.
-func scanIMAPMessage(sc interface{ Scan(...any) error }, virtual bool) (storage.IMAPMessage, error) {
+func scanIMAPMessage(sc interface{ Scan(...any) error }, virtual, cached bool) (storage.IMAPMessage, error) {
 	var m storage.IMAPMessage
 	var uid, date, mdate, msize int64
 	var flags, mraw string
 	var seen, answered, flagged bool
-	err := sc.Scan(&uid, &m.MessageID, &m.Gone, &flags, &m.Size, &date, &m.RawKey, &m.Prefix,
+	dest := []any{&uid, &m.MessageID, &m.Gone, &flags, &m.Size, &date, &m.RawKey, &m.Prefix,
 		&m.TeamName, &m.GroupName, &m.ManagerName, &m.TeamStatus,
-		&seen, &answered, &flagged, &msize, &mdate, &mraw, &m.ThreadID, &m.Direction, &m.AuthResults)
+		&seen, &answered, &flagged, &msize, &mdate, &mraw, &m.ThreadID, &m.Direction, &m.AuthResults}
+	if cached {
+		dest = append(dest, &m.Cached.Envelope, &m.Cached.BodyStructure)
+	}
+	err := sc.Scan(dest...)
 	m.UID = uint32(uid)
 	if virtual {
 		m.Flags = sharedFlags(seen, answered, flagged)
@@ -118,7 +122,28 @@ func uidRuns(uids []uint32) [][2]uint32 {
 // Staff messages in a shared folder carry the delivery keyword of their
 // notification emails.
 func (s *Store) IMAPMessages(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
-	msgs, err := imapMessages(ctx, s.read(), companyID, mailboxID, uids)
+	return s.imapMessagesKW(ctx, companyID, mailboxID, uids, cacheNone)
+}
+
+// IMAPMessagesCached is IMAPMessages with the cached parse of each shared
+// message (Cached; the BodyStructure only when structure is true), read
+// in the same query.
+func (s *Store) IMAPMessagesCached(ctx context.Context, companyID, mailboxID int64, uids []uint32, structure bool) ([]storage.IMAPMessage, error) {
+	if structure {
+		return s.imapMessagesKW(ctx, companyID, mailboxID, uids, cacheBoth)
+	}
+	return s.imapMessagesKW(ctx, companyID, mailboxID, uids, cacheEnvelope)
+}
+
+// What imapMessages reads of imap_envelopes.
+const (
+	cacheNone = iota
+	cacheEnvelope
+	cacheBoth
+)
+
+func (s *Store) imapMessagesKW(ctx context.Context, companyID, mailboxID int64, uids []uint32, cache int) ([]storage.IMAPMessage, error) {
+	msgs, err := imapMessagesQ(ctx, s.read(), companyID, mailboxID, uids, cache)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +169,17 @@ func (s *Store) IMAPMessages(ctx context.Context, companyID, mailboxID int64, ui
 }
 
 func imapMessages(ctx context.Context, db conn, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
+	return imapMessagesQ(ctx, db, companyID, mailboxID, uids, cacheNone)
+}
+
+func imapMessagesQ(ctx context.Context, db conn, companyID, mailboxID int64, uids []uint32, cache int) ([]storage.IMAPMessage, error) {
+	cols, join := "", ""
+	switch cache {
+	case cacheEnvelope:
+		cols, join = ", COALESCE(e.envelope, ''), ''", " LEFT JOIN imap_envelopes e ON e.message_id = u.message_id"
+	case cacheBoth:
+		cols, join = ", COALESCE(e.envelope, ''), COALESCE(e.bodystructure, '')", " LEFT JOIN imap_envelopes e ON e.message_id = u.message_id"
+	}
 	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
 	if err != nil {
 		return nil, err
@@ -154,13 +190,13 @@ func imapMessages(ctx context.Context, db conn, companyID, mailboxID int64, uids
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	i := 0
 	for _, run := range uidRuns(uids) {
-		rows, err := db.Query(ctx, `SELECT `+imapMessageCols+` FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id
+		rows, err := db.Query(ctx, `SELECT `+imapMessageCols+cols+` FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id`+join+`
 			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`, mailboxID, int64(run[0]), int64(run[1]))
 		if err != nil {
 			return nil, fmt.Errorf("imap messages: %w", err)
 		}
 		for rows.Next() {
-			m, err := scanIMAPMessage(rows, mb.Virtual())
+			m, err := scanIMAPMessage(rows, mb.Virtual(), cache != cacheNone)
 			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("imap messages: %w", err)
@@ -262,7 +298,9 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 		if err != nil {
 			return err
 		}
-		var modseq int64
+		// Messages that end with the same flags are updated together.
+		groups := map[string][]int64{}
+		var keys []string
 		for _, m := range msgs {
 			if m.Gone && !mb.Virtual() {
 				continue
@@ -274,23 +312,45 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 			if slices.Equal(nf, applyFlags(m.Flags, storage.IMAPFlagsAdd, nil)) {
 				continue
 			}
-			if modseq == 0 {
-				if modseq, err = nextModseq(ctx, tx, companyID); err != nil {
-					return err
-				}
+			k := strings.Join(nf, " ")
+			id := m.MessageID
+			if !mb.Virtual() {
+				id = int64(m.UID)
 			}
-			if mb.Virtual() {
-				_, err = tx.Exec(ctx, `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE company_id = ? AND id = ?`,
-					slices.Contains(nf, flagSeen), slices.Contains(nf, flagAnswered), slices.Contains(nf, flagFlagged),
-					modseq, companyID, m.MessageID)
-			} else {
-				_, err = tx.Exec(ctx, `UPDATE imap_uids SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?`,
-					strings.Join(nf, " "), modseq, mailboxID, int64(m.UID))
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
 			}
-			if err != nil {
-				return fmt.Errorf("store flags: %w", err)
-			}
+			groups[k] = append(groups[k], id)
 			out = append(out, storage.IMAPChange{UID: m.UID, Flags: nf})
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		modseq, err := nextModseq(ctx, tx, companyID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			nf := splitFlags(k)
+			for ids := groups[k]; len(ids) > 0; {
+				n := min(len(ids), 500)
+				var q string
+				var args []any
+				if mb.Virtual() {
+					q = `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE company_id = ? AND id IN (` + placeholders(n) + `)`
+					args = []any{slices.Contains(nf, flagSeen), slices.Contains(nf, flagAnswered), slices.Contains(nf, flagFlagged), modseq, companyID}
+				} else {
+					q = `UPDATE imap_uids SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid IN (` + placeholders(n) + `)`
+					args = []any{k, modseq, mailboxID}
+				}
+				for _, id := range ids[:n] {
+					args = append(args, id)
+				}
+				if _, err := tx.Exec(ctx, q, args...); err != nil {
+					return fmt.Errorf("store flags: %w", err)
+				}
+				ids = ids[n:]
+			}
 		}
 		return nil
 	})

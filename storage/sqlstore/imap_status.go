@@ -211,3 +211,106 @@ func (s *Store) IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]
 	}
 	return nil
 }
+
+// IMAPUIDRuns lists the live UIDs from uid from on as runs, computed by
+// the database (a 100,000-message INBOX is one row).
+func (s *Store) IMAPUIDRuns(ctx context.Context, companyID, mailboxID int64, from uint32) ([][2]uint32, error) {
+	db := s.read()
+	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT MIN(uid), MAX(uid) FROM (
+		SELECT uid, uid - ROW_NUMBER() OVER (ORDER BY uid) AS grp FROM imap_uids
+		WHERE mailbox_id = ? AND uid >= ? AND gone = FALSE) AS r GROUP BY grp ORDER BY 1`, mailboxID, int64(from))
+	if err != nil {
+		return nil, fmt.Errorf("imap uid runs: %w", err)
+	}
+	defer rows.Close()
+	var out [][2]uint32
+	for rows.Next() {
+		var lo, hi int64
+		if err := rows.Scan(&lo, &hi); err != nil {
+			return nil, fmt.Errorf("imap uid runs: %w", err)
+		}
+		out = append(out, [2]uint32{uint32(lo), uint32(hi)})
+	}
+	return out, rows.Err()
+}
+
+// IMAPFlags returns the flags of the given UIDs, with the delivery
+// keywords of staff messages in shared folders.
+func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPChange, error) {
+	db := s.read()
+	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	out := make([]storage.IMAPChange, 0, len(uids))
+	var outIDs []int64
+	var msgOf []int64
+	i := 0
+	for _, run := range uidRuns(uids) {
+		var q string
+		if mb.Virtual() {
+			q = `SELECT u.uid, m.seen, m.answered, m.flagged, m.id, m.direction FROM imap_uids u JOIN messages m ON m.id = u.message_id
+				WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`
+		} else {
+			q = `SELECT uid, flags FROM imap_uids WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`
+		}
+		rows, err := db.Query(ctx, q, mailboxID, int64(run[0]), int64(run[1]))
+		if err != nil {
+			return nil, fmt.Errorf("imap flags: %w", err)
+		}
+		for rows.Next() {
+			var uid, id int64
+			var c storage.IMAPChange
+			if mb.Virtual() {
+				var seen, answered, flagged bool
+				var dir string
+				err = rows.Scan(&uid, &seen, &answered, &flagged, &id, &dir)
+				c.Flags = sharedFlags(seen, answered, flagged)
+				if dir != storage.DirectionOut {
+					id = 0
+				}
+			} else {
+				var flags string
+				err = rows.Scan(&uid, &flags)
+				c.Flags = splitFlags(flags)
+			}
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("imap flags: %w", err)
+			}
+			c.UID = uint32(uid)
+			for i < len(uids) && uids[i] < c.UID {
+				i++
+			}
+			if i < len(uids) && uids[i] == c.UID {
+				out = append(out, c)
+				msgOf = append(msgOf, id)
+				if id != 0 {
+					outIDs = append(outIDs, id)
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("imap flags: %w", err)
+		}
+	}
+	if len(outIDs) > 0 {
+		kw, err := deliveryStates(ctx, db, companyID, outIDs)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if k := kw[msgOf[i]]; k != "" {
+				out[i].Flags = append(out[i].Flags, k)
+			}
+		}
+	}
+	return out, nil
+}

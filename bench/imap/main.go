@@ -1,0 +1,164 @@
+// Command imap measures the IMAP view with 100,000 messages in one company
+// against Dovecot (Debian's dovecot-imapd on a maildir holding the same
+// messages) in the same run, with the same clients: Python imaplib for
+// LOGIN+SELECT, UID FETCH 1:* (FLAGS), FETCH 1:* (ENVELOPE), UID SEARCH
+// UNSEEN and STORE 1:1000 +FLAGS (\Seen); mbsync for a full pull of a
+// 10,000-message folder; go-imap for the delay from one session's STORE to
+// another session's IDLE update; and the RSS that 1,000 sessions in IDLE
+// add to the gateway.
+//
+//	go run ./bench/imap [-quick] [-postgres DSN]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/partnermail/partnermail/bench/internal/benchkit"
+	"github.com/partnermail/partnermail/storage/sqlstore"
+)
+
+func main() {
+	quick := flag.Bool("quick", false, "10,000 messages and 100 idle sessions (figures not comparable with the targets)")
+	pg := flag.String("postgres", os.Getenv("PARTNERMAIL_TEST_POSTGRES"), "PostgreSQL DSN; empty: SQLite only")
+	runs := flag.Int("runs", 4, "runs of the imaplib operations (the first, cold, is reported apart)")
+	flag.Parse()
+	log.SetFlags(0)
+	n, sessions := 100000, 1000
+	if *quick {
+		n, sessions = 10000, 100
+	}
+	total = n
+	dir, err := os.MkdirTemp("", "pm-bench-imap-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil { // Dovecot's auth process reads its passwd file below
+		log.Fatal(err)
+	}
+	bin := os.Getenv("PARTNERMAIL_BENCH_BIN")
+	if bin == "" {
+		if bin, err = benchkit.Build(dir); err != nil {
+			log.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+
+	fmt.Printf("Dovecot: writing %d messages into a maildir\n", n)
+	dd := filepath.Join(dir, "dovecot")
+	maildir := filepath.Join(dd, "Maildir")
+	if err := seedDovecot(maildir, n); err != nil {
+		log.Fatal(err)
+	}
+	dov, err := benchkit.StartDovecot(dd, []benchkit.DovecotUser{{Name: reader, Password: password, Maildir: maildir},
+		{Name: writer, Password: password, Maildir: maildir}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	peer, peerCold, err := ops(dov.Addr, reader, *runs)
+	if err != nil {
+		dov.Stop()
+		log.Fatal(err)
+	}
+	peerPull, err := mbsyncPull(dd, dov.Addr, reader, "G0")
+	if err != nil {
+		dov.Stop()
+		log.Fatal(err)
+	}
+	peerP50, peerP99, err := idleDelay(dov.Addr, writer, reader, 30) // Dovecot takes ~0.5 s each
+	dov.Stop()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("Dovecot: %v (cold %v), mbsync %.2f s, IDLE delay p50 %.1f ms p99 %.1f ms\n", peer, peerCold, peerPull, peerP50, peerP99)
+
+	backends := []string{"sqlite"}
+	if *pg != "" {
+		backends = append(backends, "postgres")
+	}
+	for _, b := range backends {
+		if err := runGateway(ctx, bin, dir, b, *pg, n, sessions, *runs, peer, peerCold, peerPull, peerP99); err != nil {
+			log.Fatalf("%s: %v", b, err)
+		}
+	}
+}
+
+var scenarios = []struct{ key, name string }{
+	{"login_select", "LOGIN+SELECT INBOX"},
+	{"fetch_flags", "UID FETCH 1:* (FLAGS)"},
+	{"fetch_envelope", "FETCH 1:* (ENVELOPE)"},
+	{"search_unseen", "UID SEARCH UNSEEN"},
+	{"store_seen", `STORE 1:1000 +FLAGS (\Seen)`},
+}
+
+func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, sessions, runs int,
+	peer, peerCold map[string]float64, peerPull, peerP99 float64) error {
+	gd := filepath.Join(dir, "gw-"+backend)
+	dsn := ""
+	if backend == "postgres" {
+		d, drop, err := benchkit.Schema(pgDSN, "bench_imap")
+		if err != nil {
+			return err
+		}
+		defer drop()
+		dsn = d
+	}
+	env, err := benchkit.NewEnv(bin, gd, backend, dsn, "", "")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: seeding %d messages\n", backend, n)
+	start := time.Now()
+	if err := seedGateway(ctx, sqlstore.Config{Driver: backend, DSN: dsn, DataDir: gd}, n); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Printf("%s: seeded in %s\n", backend, time.Since(start).Round(time.Second))
+	gw, err := env.Serve()
+	if err != nil {
+		return err
+	}
+	defer gw.Stop()
+	addr := gw.Addrs["imap"]
+	got, cold, err := ops(addr, reader, runs)
+	if err != nil {
+		return err
+	}
+	label := fmt.Sprintf(" (%dk msgs)", n/1000)
+	for _, s := range scenarios {
+		note := fmt.Sprintf("cold first run %.3f s vs Dovecot %.3f s", cold[s.key], peerCold[s.key])
+		benchkit.Emit(benchkit.Row{Area: "imap", Scenario: s.name + label, Backend: backend, Value: got[s.key], Unit: "s",
+			Peer: "dovecot", PeerValue: peer[s.key], Note: note}.Check("ratio", 1.0))
+	}
+	pull, err := mbsyncPull(gd, addr, reader, "Filters/Group/G0")
+	if err != nil {
+		return err
+	}
+	benchkit.Emit(benchkit.Row{Area: "imap", Scenario: fmt.Sprintf("mbsync full pull (%dk msgs)", n/10000), Backend: backend,
+		Value: pull, Unit: "s", Peer: "dovecot", PeerValue: peerPull}.Check("ratio", 1.0))
+	p50, p99, err := idleDelay(addr, writer, reader, 200)
+	if err != nil {
+		return err
+	}
+	benchkit.Emit(benchkit.Row{Area: "imap", Scenario: "STORE to other session's IDLE, p99", Backend: backend, Value: p99, Unit: "ms",
+		Peer: "dovecot", PeerValue: peerP99, Note: fmt.Sprintf("p50 %.1f ms", p50)}.Check("max", 100))
+	before, _, err := benchkit.RSS(gw.Pid())
+	if err != nil {
+		return err
+	}
+	closeAll, err := idleSessions(addr, reader, sessions)
+	if err != nil {
+		return fmt.Errorf("%d idle sessions: %w", sessions, err)
+	}
+	time.Sleep(2 * time.Second)
+	after, _, _ := benchkit.RSS(gw.Pid())
+	closeAll()
+	benchkit.Emit(benchkit.Row{Area: "imap", Scenario: fmt.Sprintf("RSS added by %d sessions in IDLE", sessions), Backend: backend,
+		Value: after - before, Unit: "MB"}.Check("max", 100))
+	return nil
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// ops runs bench/imap/client.py against addr and returns the median of
+// each operation's runs (the first run, with cold caches, apart).
+func ops(addr, user string, runs int) (median, cold map[string]float64, err error) {
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command("python3", "bench/imap/client.py", host, port, user, password, fmt.Sprint(runs)).CombinedOutput()
+	if err != nil {
+		return nil, nil, fmt.Errorf("client.py: %w\n%s", err, out)
+	}
+	var res map[string][]float64
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, nil, fmt.Errorf("client.py output %q: %w", out, err)
+	}
+	median, cold = map[string]float64{}, map[string]float64{}
+	for k, v := range res {
+		cold[k] = v[0]
+		warm := slices.Clone(v[1:])
+		if len(warm) == 0 {
+			warm = v
+		}
+		slices.Sort(warm)
+		median[k] = warm[len(warm)/2]
+	}
+	return median, cold, nil
+}
+
+// mbsyncPull times a full mbsync pull of one folder into an empty maildir.
+func mbsyncPull(dir, addr, user, folder string) (float64, error) {
+	host, port, _ := net.SplitHostPort(addr)
+	local := filepath.Join(dir, "mbsync-"+filepath.Base(dir))
+	os.RemoveAll(local)
+	if err := os.MkdirAll(local, 0o700); err != nil {
+		return 0, err
+	}
+	conf := filepath.Join(dir, "mbsyncrc")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`IMAPAccount a
+Host %s
+Port %s
+User %s
+Pass %s
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account a
+
+MaildirStore local
+Path %s/
+Inbox %s/INBOX
+SubFolders Verbatim
+
+Channel c
+Far :remote:
+Near :local:
+Patterns "%s"
+Create Near
+Sync Pull
+SyncState *
+`, host, port, user, password, local, local, folder)), 0o600)
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command("mbsync", "-c", conf, "-q", "-a")
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("mbsync: %w\n%s", err, out)
+	}
+	secs := time.Since(start).Seconds()
+	n := 0
+	filepath.WalkDir(local, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Base(filepath.Dir(p)) == "cur" || err == nil && !d.IsDir() && filepath.Base(filepath.Dir(p)) == "new" {
+			n++
+		}
+		return nil
+	})
+	if n == 0 {
+		return 0, fmt.Errorf("mbsync pulled nothing")
+	}
+	fmt.Printf("  mbsync pulled %d messages in %.2f s\n", n, secs)
+	return secs, nil
+}
+
+func dial(addr, user string, h *imapclient.UnilateralDataHandler) (*imapclient.Client, error) {
+	c, err := imapclient.DialInsecure(addr, &imapclient.Options{UnilateralDataHandler: h})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(user, password).Wait(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// idleDelay measures, n times, how long after one session's STORE
+// another session in IDLE receives the FETCH FLAGS update; it returns the
+// p50 and p99 in milliseconds.
+func idleDelay(addr, userA, userB string, n int) (p50, p99 float64, err error) {
+	got := make(chan time.Time, 64)
+	b, err := dial(addr, userB, &imapclient.UnilateralDataHandler{Fetch: func(*imapclient.FetchMessageData) { got <- time.Now() }})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Close()
+	a, err := dial(addr, userA, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer a.Close()
+	idle, err := b.Idle()
+	if err != nil {
+		return 0, 0, err
+	}
+	var ds []float64
+	for i := 0; i < n; i++ {
+		op := imap.StoreFlagsAdd
+		if i%2 == 1 {
+			op = imap.StoreFlagsDel
+		}
+		start := time.Now()
+		if err := a.Store(imap.SeqSetNum(7), &imap.StoreFlags{Op: op, Flags: []imap.Flag{imap.FlagFlagged}, Silent: true}, nil).Close(); err != nil {
+			return 0, 0, err
+		}
+		select {
+		case t := <-got:
+			ds = append(ds, float64(t.Sub(start).Microseconds())/1000)
+		case <-time.After(10 * time.Second):
+			return 0, 0, fmt.Errorf("no IDLE update within 10 s")
+		}
+		for len(got) > 0 {
+			<-got
+		}
+	}
+	idle.Close()
+	idle.Wait()
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[min(len(ds)-1, len(ds)*99/100)], nil
+}
+
+// idleSessions opens n sessions in IDLE on INBOX and returns a function
+// that closes them.
+func idleSessions(addr, user string, n int) (func(), error) {
+	var mu sync.Mutex
+	var clients []*imapclient.Client
+	var idles []*imapclient.IdleCommand
+	closeAll := func() {
+		for _, i := range idles {
+			i.Close()
+		}
+		for _, c := range clients {
+			c.Close()
+		}
+	}
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	var firstErr error
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := dial(addr, user, nil)
+			if err == nil {
+				var idle *imapclient.IdleCommand
+				if idle, err = c.Idle(); err == nil {
+					mu.Lock()
+					clients, idles = append(clients, c), append(idles, idle)
+					mu.Unlock()
+					return
+				}
+				c.Close()
+			}
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		closeAll()
+		return nil, firstErr
+	}
+	return closeAll, nil
+}

@@ -1,0 +1,55 @@
+package imapd
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/partnermail/partnermail/storage/sqlstore"
+)
+
+// TestProfileLoad seeds IMAPD_PROFILE messages and times the bench
+// operations with go-imap (run with -cpuprofile to see where time goes).
+func TestProfileLoad(t *testing.T) {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("IMAPD_PROFILE"), &n); err != nil || n == 0 {
+		t.Skip("set IMAPD_PROFILE=<messages> to run")
+	}
+	e := newTestServer(t, sqlstore.SQLite)
+	f := e.f
+	var wg sync.WaitGroup
+	ch := make(chan int)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ch {
+				e.deliverRaw(f, f.Acme, f.Ann, fmt.Sprintf("p%d@x", i), rawMessage(f.Ann.Email, fmt.Sprintf("Subject %d", i), fmt.Sprintf("p%d@x", i), "body text"), "in")
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
+	c := e.login(f.Admin.Email, nil)
+	for r := 0; r < 3; r++ {
+		t0 := time.Now()
+		selectBox(t, c, "INBOX")
+		t1 := time.Now()
+		c.Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true}).Collect()
+		t2 := time.Now()
+		c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Envelope: true}).Collect()
+		t3 := time.Now()
+		c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
+		t4 := time.Now()
+		c.Store(imap.SeqSet{{Start: 1, Stop: 1000}}, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
+		t5 := time.Now()
+		t.Logf("select %v flags %v envelope %v search %v store %v", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3), t5.Sub(t4))
+	}
+}
