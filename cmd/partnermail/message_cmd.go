@@ -11,7 +11,6 @@ import (
 
 	"github.com/wneessen/go-mail"
 
-	"github.com/partnermail/partnermail/internal/notify"
 	"github.com/partnermail/partnermail/outbound"
 	"github.com/partnermail/partnermail/smtpd/mimewalk"
 	"github.com/partnermail/partnermail/storage"
@@ -214,14 +213,9 @@ func (a *app) poster(s *sqlstore.Store) (*outbound.Poster, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var hub notify.Hub
-	closeHub := func() {}
-	if cfg.Storage.Driver == sqlstore.Postgres {
-		h, err := notify.NewPG(a.ctx, notify.PGConfig{DSN: cfg.Storage.DSN, Logger: a.logger()})
-		if err != nil {
-			return nil, nil, err
-		}
-		hub, closeHub = h, h.Close
+	hub, closeHub, err := a.commandHub(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	p, err := outbound.NewPoster(outbound.PosterConfig{
 		Store: s, Hub: hub, Lifetime: cfg.Outbound.Lifetime.Duration, Log: a.logger(),
