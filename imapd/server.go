@@ -80,13 +80,18 @@ type Config struct {
 // Server is the IMAP service. Serve plain (STARTTLS) listeners with Serve
 // and implicit-TLS ones with ImplicitTLS().Serve.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	cache  *layoutCache
-	auth   *authCache
-	addrs  addrCache
-	ctx    context.Context
-	cancel context.CancelFunc
+	cfg   Config
+	log   *slog.Logger
+	cache *layoutCache
+	auth  *authCache
+	// layouts parsed from blobs, on their way to the database cache
+	cacheCh     chan cacheWrite
+	cacheDone   chan struct{}
+	cacheMu     sync.RWMutex
+	cacheClosed bool
+	addrs       addrCache
+	ctx         context.Context
+	cancel      context.CancelFunc
 
 	// One imapserver per authentication policy: the library decides
 	// LOGINDISABLED per server, we decide per connection.
@@ -130,6 +135,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: newLayoutCache(4096), auth: newAuthCache(cfg.AuthCacheTTL), ctx: ctx, cancel: cancel,
 		listeners: make(map[net.Listener]struct{}), sessions: make(map[*session]struct{}),
 		sharedBy: make(map[int64]sharedEntry)}
+	s.cacheCh, s.cacheDone = make(chan cacheWrite, 20000), make(chan struct{})
+	go s.writeCaches()
 	s.queues = make(map[*imapserver.Server]*connQueue)
 	mk := func(insecure bool, tlsConf *tls.Config) *imapserver.Server {
 		srv := imapserver.New(&imapserver.Options{
@@ -143,6 +150,7 @@ func New(cfg Config) (*Server, error) {
 		q := newConnQueue()
 		s.queues[srv] = q
 		go srv.Serve(q) //nolint:errcheck // ends when the queue closes
+		<-q.started // imapserver.Close must not race Serve's start
 		return srv
 	}
 	s.open = mk(true, cfg.TLS)
@@ -277,6 +285,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		q.Close()
 		srv.Close()
 	}
+	s.closeCaches(ctx)
 	return nil
 }
 
@@ -296,13 +305,15 @@ func (s *Server) track(sess *session, add bool) bool {
 
 // connQueue is a net.Listener fed by dispatch.
 type connQueue struct {
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
+	ch      chan net.Conn
+	done    chan struct{}
+	once    sync.Once
+	started chan struct{} // closed at the first Accept
+	start   sync.Once
 }
 
 func newConnQueue() *connQueue {
-	return &connQueue{ch: make(chan net.Conn), done: make(chan struct{})}
+	return &connQueue{ch: make(chan net.Conn), done: make(chan struct{}), started: make(chan struct{})}
 }
 
 func (q *connQueue) put(c net.Conn) bool {
@@ -315,6 +326,7 @@ func (q *connQueue) put(c net.Conn) bool {
 }
 
 func (q *connQueue) Accept() (net.Conn, error) {
+	q.start.Do(func() { close(q.started) })
 	select {
 	case c := <-q.ch:
 		return c, nil

@@ -188,7 +188,6 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 			s.srv.cache.put(mi.key(), mi.li, mi.root)
 		}
 	}
-	store := map[int64]storage.IMAPCached{}
 	for _, mi := range out {
 		if !(needLight || needRoot) || mi.li != nil && (!needRoot || mi.root != nil) {
 			continue
@@ -198,12 +197,7 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 			return nil, err
 		}
 		if mi.m.MessageID != 0 {
-			store[mi.m.MessageID] = c
-		}
-	}
-	if len(store) > 0 {
-		if err := s.srv.cfg.Store.IMAPSetCaches(s.ctx, s.company.ID, store); err != nil {
-			s.log.Warn("imap: store layout cache", "err", err)
+			s.srv.storeCache(s.company.ID, mi.m.MessageID, c)
 		}
 	}
 	return out, nil

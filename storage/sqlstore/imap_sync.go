@@ -74,6 +74,10 @@ func (f filterSpec) match(r syncRow) bool {
 	return false
 }
 
+// lazySyncRows is how many changed rows a sync may re-read rather than
+// commit a new watermark.
+const lazySyncRows = 256
+
 // IMAPSync brings a virtual mailbox up to date: every message changed
 // since the mailbox's watermark is evaluated against its filter; one that
 // starts matching gets the next UID, one that stops is marked gone.
@@ -93,6 +97,22 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 		return st, nil
 	}
 	spec := parseFilter(filter)
+	// Flag changes that move nothing in or out need no write: the
+	// watermark stays, and the next sync reads these few rows again; it
+	// moves with the next membership change or a larger batch. Sessions
+	// woken by a flag change so never wait for a commit.
+	if rows, err := syncRows(ctx, db, companyID, mailboxID, spec, synced, cur); err == nil && len(rows) < lazySyncRows {
+		moves := false
+		for _, r := range rows {
+			if spec.match(r) != (r.uid != 0) {
+				moves = true
+				break
+			}
+		}
+		if !moves {
+			return st, nil
+		}
+	}
 	err = s.write(ctx, func(tx *Tx) error {
 		lock := ""
 		if s.pg {
@@ -107,7 +127,7 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 		if synced >= cur {
 			return nil
 		}
-		rows, err := syncRows(ctx, tx, companyID, mailboxID, spec, synced, cur)
+		rows, err := syncRows(ctx, tx.conn, companyID, mailboxID, spec, synced, cur)
 		if err != nil {
 			return err
 		}
@@ -151,7 +171,7 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 
 // syncRows loads the messages changed in (since, until] that a filter may
 // list, with their live UID in the mailbox.
-func syncRows(ctx context.Context, tx *Tx, companyID, mailboxID int64, spec filterSpec, since, until int64) ([]syncRow, error) {
+func syncRows(ctx context.Context, tx conn, companyID, mailboxID int64, spec filterSpec, since, until int64) ([]syncRow, error) {
 	rows, err := tx.Query(ctx, `SELECT m.id, m.seen, m.auto_reply, t.group_id, COALESCE(t.manager_id, 0), t.status,
 		t.name, g.name, COALESCE(NULLIF(st.name, ''), st.email, ''), COALESCE(u.uid, 0)
 		FROM messages m JOIN threads th ON th.id = m.thread_id JOIN teams t ON t.id = th.team_id
