@@ -150,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		q := newConnQueue()
 		s.queues[srv] = q
 		go srv.Serve(q) //nolint:errcheck // ends when the queue closes
-		<-q.started // imapserver.Close must not race Serve's start
+		<-q.started     // imapserver.Close must not race Serve's start
 		return srv
 	}
 	s.open = mk(true, cfg.TLS)
