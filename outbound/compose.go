@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -51,6 +52,7 @@ type ComposerConfig struct {
 // stored rows and the templates. It is safe for concurrent use.
 type TemplateComposer struct {
 	cfg       ComposerConfig
+	tpl       atomic.Pointer[templates.Set]
 	companies *ttlCache[int64, storage.Company]
 	staff     *ttlCache[[2]int64, string] // display name
 	teams     *ttlCache[[2]int64, storage.Team]
@@ -83,7 +85,7 @@ func NewComposer(cfg ComposerConfig) (*TemplateComposer, error) {
 		cfg.CacheTTL = 0
 	}
 	ttl, clock := cfg.CacheTTL, cfg.Clock
-	return &TemplateComposer{
+	c := &TemplateComposer{
 		cfg:       cfg,
 		companies: newTTLCache[int64, storage.Company](ttl, clock),
 		staff:     newTTLCache[[2]int64, string](ttl, clock),
@@ -91,7 +93,17 @@ func NewComposer(cfg ComposerConfig) (*TemplateComposer, error) {
 		groups:    newTTLCache[[2]int64, storage.Group](ttl, clock),
 		campaigns: newTTLCache[[2]int64, storage.Campaign](ttl, clock),
 		notices:   newTTLCache[[2]int64, *notice](ttl, clock),
-	}, nil
+	}
+	c.tpl.Store(cfg.Templates)
+	return c, nil
+}
+
+// SetTemplates replaces the templates for the emails composed from now
+// on, e.g. with a Set loaded again on SIGHUP after overrides changed.
+func (c *TemplateComposer) SetTemplates(s *templates.Set) {
+	if s != nil {
+		c.tpl.Store(s)
+	}
 }
 
 // Compose builds the email of one queued row: a notification of a staff

@@ -45,7 +45,7 @@ func (c *TemplateComposer) campaign(ctx context.Context, row storage.OutboundEma
 		return nil, err
 	}
 	m.SetBulk() // Precedence: bulk, X-Auto-Response-Suppress: All
-	text, html, err := c.cfg.Templates.Render(co.Slug, templates.CampaignName, templates.Campaign{
+	text, html, err := c.tpl.Load().Render(co.Slug, templates.CampaignName, templates.Campaign{
 		Company: headerText(co.Name), Author: headerText(author), Team: headerText(team.Name),
 		Recipient: headerText(member.Name), Subject: headerText(camp.Subject), Text: normalizeText(camp.Body),
 		RepliesRefused: !group.MessagesEnabled, Redirect: group.DisabledMessage,

@@ -37,7 +37,7 @@ func FuzzComposeHeaders(f *testing.F) {
 	if err == nil || c != nil {
 		f.Fatal("NewComposer without a store: no error")
 	}
-	c = &TemplateComposer{cfg: ComposerConfig{Tokens: tokens, Templates: tpl, PublicURL: "https://pm.example"}}
+	c = &TemplateComposer{cfg: ComposerConfig{Tokens: tokens, PublicURL: "https://pm.example"}}
 	want := []string{"Content-Type", "Date", "From", "List-Unsubscribe", "List-Unsubscribe-Post", "Message-Id",
 		"Mime-Version", "Reply-To", "Subject", "To"}
 	f.Fuzz(func(t *testing.T, author, member, subject, company string) {

@@ -105,7 +105,7 @@ func (c *TemplateComposer) notification(ctx context.Context, row storage.Outboun
 	for _, a := range msg.Attachments {
 		data.Attachments = append(data.Attachments, templates.Attachment{Name: headerText(a.Filename), Size: a.Size})
 	}
-	text, html, err := c.cfg.Templates.Render(co.Slug, templates.NotificationName, data)
+	text, html, err := c.tpl.Load().Render(co.Slug, templates.NotificationName, data)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -749,4 +751,40 @@ func TestComposeConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestComposeTemplateOverride checks that a company's override is used,
+// and that SetTemplates swaps templates for the next emails.
+func TestComposeTemplateOverride(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "acme"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "acme", "campaign.txt"), []byte("ACME CAMPAIGN: {{.Text}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := newComposeEnv(t, sqlstore.SQLite, dir)
+	f := env.f
+	ctx := context.Background()
+	if _, err := env.st.CreateCampaign(ctx, storage.Campaign{CompanyID: f.Company.ID, StaffID: f.Admin.ID, Subject: "News", Body: "big news"},
+		[]storage.OutboundEmail{{MemberID: f.Sue.ID, Rcpt: f.Sue.Email, MessageID: "ov@x"}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := env.st.Queue(ctx, f.Company.ID, storage.QueueQueued, 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("Queue = %d rows, %v", len(rows), err)
+	}
+	_, raw := env.compose(t, rows[0])
+	if p := parse(t, raw); p.text != "ACME CAMPAIGN: big news\r\n" || !strings.Contains(p.html, "<p>big news</p>") {
+		t.Errorf("with the override: text %q, HTML %q", p.text, p.html)
+	}
+	defaults, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.c.SetTemplates(defaults)
+	_, raw = env.compose(t, rows[0])
+	if p := parse(t, raw); !strings.HasPrefix(p.text, "big news\r\n\r\n-- \r\n") {
+		t.Errorf("after SetTemplates(defaults): text %q", p.text)
+	}
 }
