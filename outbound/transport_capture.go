@@ -59,7 +59,7 @@ func (c *Capture) Send(ctx context.Context, e *Email) error {
 	if _, err := fmt.Fprintf(f, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", e.From, e.To); err != nil {
 		return fail(err)
 	}
-	if _, err := e.Msg.WriteTo(f); err != nil {
+	if _, err := e.WriteTo(f); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {

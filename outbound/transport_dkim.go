@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/wneessen/go-mail"
 )
 
@@ -15,14 +16,15 @@ type DKIMKey struct {
 	KeyFile  string // PEM: PKCS#1 or PKCS#8, RSA or Ed25519
 }
 
-// DKIM holds one go-mail DKIM signer per domain.
+// DKIM holds the signing options of each domain. Emails are signed while
+// they are written (Email.WriteSignedTo), never buffered whole.
 type DKIM struct {
-	signers map[string]*mail.DKIMSigner
+	signers map[string]*dkim.SignOptions
 }
 
 // LoadDKIM reads the key files of keys.
 func LoadDKIM(keys []DKIMKey) (*DKIM, error) {
-	d := &DKIM{signers: make(map[string]*mail.DKIMSigner, len(keys))}
+	d := &DKIM{signers: make(map[string]*dkim.SignOptions, len(keys))}
 	for _, k := range keys {
 		pem, err := os.ReadFile(k.KeyFile)
 		if err != nil {
@@ -36,14 +38,15 @@ func LoadDKIM(keys []DKIMKey) (*DKIM, error) {
 			return nil, fmt.Errorf("dkim key of %s: no selector", k.Domain)
 		}
 		domain := strings.ToLower(strings.TrimSuffix(k.Domain, "."))
-		d.signers[domain] = mail.NewDKIMSigner(domain, k.Selector, key)
+		d.signers[domain] = &dkim.SignOptions{Domain: domain, Selector: k.Selector, Signer: key,
+			HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed}
 	}
 	return d, nil
 }
 
-// Signer returns the signer for the domain of a From address, or of its
-// closest parent domain (a relaxed-aligned d=); nil when none.
-func (d *DKIM) Signer(from string) *mail.DKIMSigner {
+// Signer returns the signing options for the domain of a From address, or
+// of its closest parent domain (a relaxed-aligned d=); nil when none.
+func (d *DKIM) Signer(from string) *dkim.SignOptions {
 	if d == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 )
@@ -137,12 +138,9 @@ func (r *Relay) Dials() int64 { return r.dials.Load() }
 // pooled connection. A pooled connection found dead before anything was
 // sent is replaced once, so an idle timeout of the relay costs no retry.
 func (r *Relay) Send(ctx context.Context, e *Email) error {
-	if r.cfg.DKIM != nil {
-		if from := e.Msg.GetAddrHeader(mail.HeaderFrom); len(from) > 0 {
-			if s := r.cfg.DKIM.Signer(from[0].Address); s != nil {
-				e.Msg.SetDKIM(s)
-			}
-		}
+	var sign *dkim.SignOptions
+	if from := e.Msg.GetAddrHeader(mail.HeaderFrom); len(from) > 0 {
+		sign = r.cfg.DKIM.Signer(from[0].Address)
 	}
 	select {
 	case r.slots <- struct{}{}:
@@ -156,7 +154,7 @@ func (r *Relay) Send(ctx context.Context, e *Email) error {
 			return fmt.Errorf("relay %s:%d: %w", r.cfg.Host, r.cfg.Port, err)
 		}
 		stop := context.AfterFunc(ctx, func() { rc.raw.Close() })
-		err = r.transact(rc, e)
+		err = r.transact(rc, e, sign)
 		interrupted := !stop()
 		var se *SMTPError
 		errors.As(err, &se)
@@ -183,7 +181,7 @@ func (r *Relay) Send(ctx context.Context, e *Email) error {
 }
 
 // transact runs one SMTP transaction: MAIL, RCPT, DATA.
-func (r *Relay) transact(rc *relayConn, e *Email) error {
+func (r *Relay) transact(rc *relayConn, e *Email, sign *dkim.SignOptions) error {
 	if err := rc.c.UpdateDeadline(r.cfg.Timeout); err != nil {
 		return smtpError("MAIL", err)
 	}
@@ -197,7 +195,12 @@ func (r *Relay) transact(rc *relayConn, e *Email) error {
 	if err != nil {
 		return r.abort(rc, smtpError("DATA", err))
 	}
-	if err := writeEmail(w, e); err != nil {
+	if sign != nil {
+		_, err = e.WriteSignedTo(w, sign)
+	} else {
+		_, err = e.WriteTo(w)
+	}
+	if err != nil {
 		return smtpError("DATA", fmt.Errorf("write message: %w", err)) // the session is lost
 	}
 	if err := w.Close(); err != nil {
@@ -214,12 +217,6 @@ func (r *Relay) abort(rc *relayConn, err *SMTPError) error {
 			err.Code = 0 // out of step: do not reuse the connection
 		}
 	}
-	return err
-}
-
-// writeEmail writes the message of e to the DATA stream.
-func writeEmail(w interface{ Write([]byte) (int, error) }, e *Email) error {
-	_, err := e.Msg.WriteTo(w)
 	return err
 }
 
