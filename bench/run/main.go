@@ -94,9 +94,12 @@ func main() {
 		}
 		log.Printf("== %s: %s", p.name, p.about)
 		got, err := runProgram(bin, dir, p.name, p.args(*quick, *pg))
-		if err != nil {
+		switch {
+		case err != nil:
 			log.Printf("%s failed: %v", p.name, err)
-			missing = append(missing, p.name+" (failed)")
+			missing = append(missing, p.name+" (failed, see above)")
+		case len(got) == 0:
+			missing = append(missing, p.name+" (no results, see above)")
 		}
 		rows = append(rows, got...)
 	}
