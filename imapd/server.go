@@ -75,6 +75,8 @@ type Config struct {
 	IdleRecheck time.Duration
 	// Debug receives the raw protocol when set (it includes passwords).
 	Debug io.Writer
+	// Observe receives command latencies and login results (metrics).
+	Observe Observer
 }
 
 // Server is the IMAP service. Serve plain (STARTTLS) listeners with Serve

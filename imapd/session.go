@@ -42,6 +42,9 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		cancel()
 		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
 	}
+	if s.cfg.Observe.Command != nil || s.cfg.Observe.Login != nil {
+		return &observed{session: sess, obs: s.cfg.Observe}, nil, nil
+	}
 	return sess, nil, nil
 }
 

@@ -33,6 +33,7 @@ func (g *gateway) wireIMAP() error {
 		InsecureAuth: c.InsecureAuth,
 		AuthservID:   g.cfg.SMTP.AuthservID,
 		Limiter:      &auth.Limiter{},
+		Observe:      g.imapObserver(),
 	})
 	if err != nil {
 		return fmt.Errorf("imap: %w", err)
