@@ -47,6 +47,7 @@ func (g *gateway) wireOutbound() error {
 		return w.Run(ctx)
 	})
 	g.unsubscribeRoutes()
+	g.reloadTemplatesOnHUP(comp)
 	return nil
 }
 
