@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/partnermail/partnermail/internal/notify"
 	"github.com/partnermail/partnermail/storage"
 )
 
@@ -101,6 +102,14 @@ func (w *Worker) record(e storage.OutboundEmail, state string, next time.Time, t
 		// The lease runs out and the email is tried again: a duplicate if
 		// it was sent.
 		w.log.Error("record delivery attempt", "email", e.ID, "state", state, "err", err)
+		return
+	}
+	if e.MessageRowID != 0 && w.cfg.Hub != nil {
+		// The staff message's delivery keyword in Sent may have changed:
+		// IMAP sessions (IDLE) look again.
+		if err := w.cfg.Hub.Publish(ctx, notify.Mail, e.CompanyID); err != nil {
+			w.log.Warn("publish delivery change", "email", e.ID, "err", err)
+		}
 	}
 }
 

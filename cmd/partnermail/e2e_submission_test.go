@@ -184,6 +184,9 @@ type e2eSink struct {
 	mu   sync.Mutex
 	got  []e2eMail
 	wake chan struct{}
+	// refuse holds RCPT for these addresses until the channel is closed,
+	// then refuses them with 550 5.1.1.
+	refuse map[string]chan struct{}
 }
 
 type e2eMail struct {
@@ -194,7 +197,7 @@ type e2eMail struct {
 
 func newE2ESink(t *testing.T) *e2eSink {
 	t.Helper()
-	k := &e2eSink{wake: make(chan struct{}, 1)}
+	k := &e2eSink{wake: make(chan struct{}, 1), refuse: map[string]chan struct{}{}}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &e2eSinkSession{k: k}, nil }))
 	s.Domain = "relay.localhost"
 	s.AllowInsecureAuth = true
@@ -239,6 +242,13 @@ type e2eSinkSession struct {
 
 func (s *e2eSinkSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *e2eSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.k.mu.Lock()
+	release, refuse := s.k.refuse[strings.ToLower(to)]
+	s.k.mu.Unlock()
+	if refuse {
+		<-release
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
 	s.rcpts = append(s.rcpts, to)
 	return nil
 }

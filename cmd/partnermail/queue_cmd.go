@@ -210,5 +210,6 @@ func wakeWorkers(a *app, companies []storage.Company) {
 	defer closeHub()
 	for _, co := range companies {
 		hub.Publish(a.ctx, notify.Queue, co.ID)
+		hub.Publish(a.ctx, notify.Mail, co.ID) // Sent delivery keywords changed
 	}
 }

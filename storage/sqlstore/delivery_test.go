@@ -10,8 +10,8 @@ import (
 )
 
 // The delivery keyword of a staff message follows its notification
-// emails: the most advanced state wins, and every change gives the message
-// a new modseq so IMAP sessions notice.
+// emails: the most advanced state wins, and every FinishAttempt, retry or
+// drop gives the message a new modseq so IMAP sessions notice.
 func TestDeliveryStates(t *testing.T) {
 	EachDriver(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -71,15 +71,6 @@ func TestDeliveryStates(t *testing.T) {
 		finish := func(e storage.OutboundEmail, state, errText string) {
 			t.Helper()
 			before := modseq()
-			err := s.write(ctx, func(tx *Tx) error {
-				if err := touchDelivery(ctx, tx, e.ID); err != nil {
-					return err
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			if err := s.FinishAttempt(ctx, e.ID, state, now.Add(time.Hour), errText); err != nil {
 				t.Fatal(err)
 			}
@@ -98,6 +89,13 @@ func TestDeliveryStates(t *testing.T) {
 		finish(emails[0], storage.QueueFailed, "550 no such user")
 		if got := states()[two.ID]; got != storage.KeywordBounced {
 			t.Errorf("one failed, one sent: %q, want $Bounced", got)
+		}
+		before := modseq()
+		if err := s.RetryEmail(ctx, f.Company.ID, emails[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := states()[two.ID]; got != storage.KeywordDelivered || modseq() <= before {
+			t.Errorf("after a retry of the bounced email: %q, modseq %d → %d; want $Delivered and a new modseq", got, before, modseq())
 		}
 		// Another company sees nothing of it.
 		if st, err := s.DeliveryStates(ctx, f.Company.ID+1000, []int64{two.ID}); err != nil || len(st) != 0 {

@@ -89,7 +89,10 @@ func (s *Store) FinishAttempt(ctx context.Context, id int64, state string, next 
 			return fmt.Errorf("finish attempt of email %d: %w", id, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
-			return err
+			if err != nil {
+				return err
+			}
+			return touchDelivery(ctx, tx, id) // the Sent keyword may change
 		}
 		// Unchanged because it is no longer queued is not an error.
 		var one int
@@ -173,6 +176,6 @@ func (s *Store) setState(ctx context.Context, companyID, id int64, state, what s
 		if err != nil {
 			return fmt.Errorf("%s outbound email %d: %w", what, id, err)
 		}
-		return nil
+		return touchDelivery(ctx, tx, id) // the Sent keyword may change
 	})
 }
