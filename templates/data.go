@@ -93,6 +93,7 @@ var funcs = map[string]any{
 		}
 		return strings.Join(lines, "\n")
 	},
+	"links": links,
 	// paragraphs splits s at blank lines, each paragraph into its lines:
 	// HTML templates range over them and stay escaped.
 	"paragraphs": func(s string) [][]string {
@@ -105,6 +106,71 @@ var funcs = map[string]any{
 		}
 		return ps
 	},
+}
+
+// Segment is a piece of a line of text: plain text, or a web link
+// (URL set) shown as Text.
+type Segment struct {
+	Text string
+	URL  string
+}
+
+// links splits a line into text and http(s) links, so that HTML templates
+// can make links clickable and still escape everything:
+//
+//	{{range links $line}}{{if .URL}}<a href="{{.URL}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}{{end}}
+func links(line string) []Segment {
+	var segs []Segment
+	for line != "" {
+		i := indexURL(line)
+		if i < 0 {
+			break
+		}
+		end := i + strings.IndexFunc(line[i:], func(r rune) bool { return r <= ' ' || strings.ContainsRune(`<>"`, r) })
+		if end < i {
+			end = len(line)
+		}
+		url := strings.TrimRight(line[i:end], ".,;:!?')]}")
+		if i > 0 {
+			segs = append(segs, Segment{Text: line[:i]})
+		}
+		segs = append(segs, Segment{Text: url, URL: url})
+		line = line[i+len(url):]
+	}
+	if line != "" {
+		segs = append(segs, Segment{Text: line})
+	}
+	return segs
+}
+
+// indexURL is the index of the first "http://" or "https://" in s that
+// starts a word and has something after it, or -1.
+func indexURL(s string) int {
+	off := 0
+	for {
+		i := strings.Index(s[off:], "http")
+		if i < 0 {
+			return -1
+		}
+		i += off
+		rest := s[i:]
+		n := 0
+		switch {
+		case strings.HasPrefix(rest, "https://"):
+			n = len("https://")
+		case strings.HasPrefix(rest, "http://"):
+			n = len("http://")
+		}
+		startsWord := i == 0 || !isWordByte(s[i-1])
+		if n > 0 && startsWord && len(rest) > n && rest[n] > ' ' {
+			return i
+		}
+		off = i + 4
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b == '-' || b == '/' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
 // samples are the data overrides are checked against when loaded, so a

@@ -13,8 +13,9 @@
 // Each file replaces one default; a missing file keeps it. Text files are
 // text/template, HTML files html/template (so every value is escaped for
 // its context). The data is a Notification or a Campaign; besides their
-// fields and methods, templates may call quote (prefix lines with "> ")
-// and paragraphs (split text into paragraphs of lines). Overrides are
+// fields and methods, templates may call quote (prefix lines with "> "),
+// paragraphs (split text into paragraphs of lines) and links (split a
+// line into text and web links). Overrides are
 // parsed and test-rendered when the Set is built, so a mistake is reported
 // at start-up with its file and line. Templates produce bodies only: every
 // header is set by the outbound package.

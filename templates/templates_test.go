@@ -163,3 +163,49 @@ func TestQuoteAndParagraphs(t *testing.T) {
 		t.Errorf("paragraphs = %q", got)
 	}
 }
+
+func TestLinks(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // segments as text|URL, joined by " + "
+	}{
+		{"no links here", "no links here|"},
+		{"see https://acme.example/help.", "see |" + " + https://acme.example/help|https://acme.example/help + .|"},
+		{"(http://a.example/x?y=1), then", "(| + http://a.example/x?y=1|http://a.example/x?y=1 + ), then|"},
+		{"https://", "https://|"},
+		{"xhttps://a.example", "xhttps://a.example|"},
+		{"a http://b.example c https://d.example", "a | + http://b.example|http://b.example +  c | + https://d.example|https://d.example"},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		var parts []string
+		for _, s := range links(tc.in) {
+			parts = append(parts, s.Text+"|"+s.URL)
+		}
+		if got := strings.Join(parts, " + "); got != tc.want {
+			t.Errorf("links(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestHTMLLinks(t *testing.T) {
+	s, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := samples[NotificationName].(Notification)
+	n.Text = `Docs: https://acme.example/a?b=1&c="x" and javascript:alert(1) <https://e.example/>`
+	_, html := render(t, s, "acme", NotificationName, n)
+	for _, want := range []string{`<a href="https://acme.example/a?b=1&amp;c=">https://acme.example/a?b=1&amp;c=</a>`,
+		`javascript:alert(1) &lt;<a href="https://e.example/">https://e.example/</a>&gt;`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, html)
+		}
+	}
+	c := samples[CampaignName].(Campaign)
+	c.Redirect = "Please open https://acme.example/help."
+	_, html = render(t, s, "acme", CampaignName, c)
+	if !strings.Contains(html, `Please open <a href="https://acme.example/help">https://acme.example/help</a>.`) {
+		t.Errorf("campaign HTML does not link the redirect:\n%s", html)
+	}
+}
