@@ -28,7 +28,7 @@ func (w *Worker) attempt(ctx context.Context, e storage.OutboundEmail) {
 	err := w.send(ctx, e)
 	took := time.Since(start)
 	w.metrics.sendSeconds.Observe(took.Seconds())
-	log := w.log.With("email", e.ID, "company", e.CompanyID, "member", e.MemberID, "rcpt", e.Rcpt,
+	log := w.log.With("email", e.ID, "company", e.CompanyID, "message", e.MessageRowID, "campaign", e.CampaignID, "member", e.MemberID, "rcpt", e.Rcpt,
 		"message_id", e.MessageID, "attempt", e.Attempts, "took", took.Round(time.Millisecond))
 	if err == nil {
 		w.metrics.attempts.WithLabelValues("sent").Inc()
