@@ -27,7 +27,7 @@ import (
 // team Acme Resellers with Ann and Bob in group Gold, Solo Agency with
 // Sue in group Silver).
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	store  *testStore
 	f      *storagetest.Fixture
 	tokens *threading.Tokens
@@ -55,7 +55,7 @@ func (s *testStore) Deliver(ctx context.Context, d storage.Delivery) (storage.Me
 	return s.Store.Deliver(ctx, d)
 }
 
-func newTestEnv(t *testing.T, driver string, opts ...func(*Config)) *testEnv {
+func newTestEnv(t testing.TB, driver string, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	st := sqlstore.OpenTest(t, driver)
 	e := &testEnv{t: t, hub: notify.NewLocal(), logs: &syncBuffer{}}
