@@ -19,11 +19,12 @@ var errClosed = errors.New("store closed")
 // commits (one WAL fsync) before any of them returns. A write that fails
 // rolls back to its savepoint and does not disturb the others.
 type committer struct {
-	db   *sql.DB
-	max  int
-	log  *slog.Logger
-	reqs chan *writeReq
-	quit chan struct{}
+	db    *sql.DB
+	stmts *stmtCache // of db
+	max   int
+	log   *slog.Logger
+	reqs  chan *writeReq
+	quit  chan struct{}
 	// stopped is closed once the loop has returned.
 	stopped chan struct{}
 	wg      sync.WaitGroup
@@ -39,7 +40,7 @@ type writeReq struct {
 }
 
 func newCommitter(db *sql.DB, max int, log *slog.Logger) *committer {
-	c := &committer{db: db, max: max, log: log, reqs: make(chan *writeReq, max),
+	c := &committer{db: db, stmts: newStmtCache(db, true), max: max, log: log, reqs: make(chan *writeReq, max),
 		quit: make(chan struct{}), stopped: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
@@ -112,6 +113,7 @@ func (c *committer) loop() {
 		}
 		c.run(batch)
 		clear(batch)
+		c.stmts.prepareNoted(context.Background())
 	}
 }
 
@@ -138,7 +140,7 @@ func (c *committer) runTx(batch []*writeReq, errs []error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{conn{q: sqlTx}}
+	tx := &Tx{conn{q: sqlTx, stmts: c.stmts}}
 	single := len(batch) == 1
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {

@@ -53,6 +53,7 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	r.SetMaxIdleConns(s.cfg.ReadConns)
 	s.w, s.r = w, r
 	s.gc = newCommitter(w, s.cfg.MaxBatch, s.log)
+	s.wstmts, s.rstmts = s.gc.stmts, newStmtCache(r, false)
 	bs, err := newFileBlobs(s, filepath.Join(s.cfg.DataDir, "blobs"))
 	if err != nil {
 		s.Close()

@@ -55,8 +55,9 @@ type querier interface {
 // conn runs queries written with ? placeholders on a database or a
 // transaction, rebinding them for PostgreSQL.
 type conn struct {
-	q  querier
-	pg bool
+	q     querier
+	pg    bool
+	stmts *stmtCache // SQLite: prepared statements of the database q belongs to
 }
 
 func (c conn) bind(q string) string {
@@ -68,17 +69,42 @@ func (c conn) bind(q string) string {
 
 // Exec runs a statement.
 func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return c.q.ExecContext(ctx, c.bind(q), args...)
 }
 
 // Query runs a query returning rows.
 func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return c.q.QueryContext(ctx, c.bind(q), args...)
 }
 
 // QueryRow runs a query returning at most one row.
 func (c conn) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.q.QueryRowContext(ctx, c.bind(q), args...)
+}
+
+// stmt returns the cached prepared statement for q, bound to the
+// transaction when c is one; nil without a cache.
+func (c conn) stmt(ctx context.Context, q string) *sql.Stmt {
+	if c.stmts == nil {
+		return nil
+	}
+	st := c.stmts.get(ctx, q)
+	if st == nil {
+		return nil
+	}
+	if tx, ok := c.q.(*sql.Tx); ok {
+		return tx.StmtContext(ctx, st)
+	}
+	return st
 }
 
 // Tx is one write transaction: a savepoint of a group-committed transaction
@@ -86,7 +112,7 @@ func (c conn) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 type Tx struct{ conn }
 
 // read returns the reader pool.
-func (s *Store) read() conn { return conn{q: s.r, pg: s.pg} }
+func (s *Store) read() conn { return conn{q: s.r, pg: s.pg, stmts: s.rstmts} }
 
 // write runs fn in a write transaction and returns once it is durably
 // committed, or rolled back when fn or the commit fails.
@@ -98,7 +124,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{conn{q: sqlTx, pg: s.pg}}); err != nil {
+	if err := fn(&Tx{conn{q: sqlTx, pg: s.pg, stmts: s.wstmts}}); err != nil {
 		sqlTx.Rollback()
 		return err
 	}

@@ -62,6 +62,9 @@ type Store struct {
 	r     *sql.DB // reads; the same pool as w for PostgreSQL
 	gc    *committer
 	blobs storage.BlobStore
+	// wstmts and rstmts cache the prepared statements of w and r
+	// (SQLite only; nil for PostgreSQL).
+	wstmts, rstmts *stmtCache
 }
 
 var (
@@ -118,6 +121,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 func (s *Store) Close() error {
 	if s.gc != nil {
 		s.gc.close()
+	}
+	for _, c := range []*stmtCache{s.wstmts, s.rstmts} {
+		if c != nil {
+			c.close()
+		}
 	}
 	var errs []error
 	if s.r != nil && s.r != s.w {
