@@ -2,10 +2,10 @@ package smtpd
 
 import (
 	"bufio"
-	"log/slog"
-	"os"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
