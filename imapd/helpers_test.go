@@ -57,8 +57,12 @@ func newTestServer(t testing.TB, driver string) *testEnv {
 	if os.Getenv("IMAPD_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := New(Config{Store: st, Hub: notify.NewLocal(), Tokens: tokens, Logger: logger,
-		InsecureAuth: true, AuthservID: "partnermail", IdleRecheck: time.Hour})
+	cfg := Config{Store: st, Hub: notify.NewLocal(), Tokens: tokens, Logger: logger,
+		InsecureAuth: true, AuthservID: "partnermail", IdleRecheck: time.Hour}
+	if os.Getenv("IMAPD_TEST_DEBUG") != "" {
+		cfg.Debug = os.Stderr
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,10 @@ package imapd
 
 import (
 	"fmt"
+	"net"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,5 +54,50 @@ func TestProfileLoad(t *testing.T) {
 		c.Store(imap.SeqSet{{Start: 1, Stop: 1000}}, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
 		t5 := time.Now()
 		t.Logf("select %v flags %v envelope %v search %v store %v", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3), t5.Sub(t4))
+	}
+}
+
+// TestProfileIdleMemory opens IMAPD_SESSIONS raw sessions in IDLE and
+// reports the heap and stacks they hold.
+func TestProfileIdleMemory(t *testing.T) {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("IMAPD_SESSIONS"), &n); err != nil || n == 0 {
+		t.Skip("set IMAPD_SESSIONS=<sessions> to run")
+	}
+	e := newTestServer(t, sqlstore.SQLite)
+	for i := 0; i < 50; i++ {
+		e.deliver(e.f, e.f.Acme, e.f.Ann, "s", "b")
+	}
+	measure := func() (heap, stack uint64) {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse, m.StackInuse
+	}
+	h0, s0 := measure()
+	var conns []net.Conn
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "a LOGIN %s \"%s\"\r\nb SELECT INBOX\r\nc IDLE\r\n", e.f.Admin.Email, testPassword)
+		buf := make([]byte, 4096)
+		var got string
+		for !strings.Contains(got, "+ idling") {
+			k, err := c.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += string(buf[:k])
+		}
+	}
+	h1, s1 := measure()
+	t.Logf("%d sessions in IDLE: heap +%.1f KB/session, stacks +%.1f KB/session, goroutines %d",
+		n, float64(h1-h0)/1024/float64(n), float64(s1-s0)/1024/float64(n), runtime.NumGoroutine())
+	for _, c := range conns {
+		c.Close()
 	}
 }

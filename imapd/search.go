@@ -155,14 +155,21 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 		// view's sequence numbers.
 		bits = flagBits{}
 		for f := range n.flags {
-			uids, err := st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, true)
+			// Most messages are read: ask for the unread ones.
+			has := f != strings.ToLower(string(imap.FlagSeen))
+			uids, err := st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, has)
 			if err != nil {
 				return nil, s.internal("search", err)
 			}
 			b := make([]uint64, (len(all)+63)/64)
+			if !has {
+				for i := range b {
+					b[i] = ^uint64(0)
+				}
+			}
 			for _, u := range uids {
 				if seq := sel.view.seq(u); seq != 0 {
-					b[(seq-1)/64] |= 1 << ((seq - 1) % 64)
+					b[(seq-1)/64] ^= 1 << ((seq - 1) % 64)
 				}
 			}
 			bits[f] = b

@@ -27,6 +27,7 @@ type selected struct {
 	pending  []uint32
 	echo     map[uint32]string // flags this session just sent after its own STORE
 	saved    []uint32          // SEARCHRES ($), as UIDs
+	synced   time.Time         // last read of the changes
 	wake     <-chan struct{}
 	unsub    func()
 }
@@ -51,12 +52,13 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		unsub()
 		return nil, s.internal("select", err)
 	}
-	runs, err := st.IMAPUIDRuns(s.ctx, s.company.ID, mb.ID, 1)
+	view, err := s.srv.views.load(s.ctx, st, s.company.ID, mb.ID, state)
 	if err != nil {
 		unsub()
 		return nil, s.internal("select", err)
 	}
-	sel.view = viewOfRuns(runs)
+	sel.view = view
+	sel.synced = time.Now()
 	sel.modseq = state.Modseq
 	sel.uidNext = max(state.UIDNext, sel.view.last()+1)
 	s.sel = sel
@@ -91,7 +93,7 @@ func (s *session) Unselect() error {
 
 // Poll tells the client what changed, after every command.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
-	return s.sync(w, allowExpunge)
+	return s.sync(w, allowExpunge, false)
 }
 
 // Idle tells the client about changes as other sessions and processes
@@ -105,7 +107,7 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		}
 		return nil
 	}
-	if err := s.sync(w, true); err != nil {
+	if err := s.sync(w, true, true); err != nil {
 		return err
 	}
 	t := time.NewTicker(s.srv.cfg.IdleRecheck)
@@ -119,7 +121,7 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		case <-sel.wake:
 		case <-t.C:
 		}
-		if err := s.sync(w, true); err != nil {
+		if err := s.sync(w, true, true); err != nil {
 			return err
 		}
 	}
@@ -127,7 +129,7 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 
 // sync brings the client's view up to date: flag changes as FETCH,
 // expunges (when allowed) as EXPUNGE, new messages as EXISTS.
-func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
+func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge, force bool) error {
 	sel := s.sel
 	if sel == nil {
 		return nil
@@ -135,7 +137,14 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	select {
 	case <-sel.wake:
 	default:
+		// Nothing was published since the last look: every writer
+		// publishes, so only read again once a second, in case a wake-up
+		// from another process was lost.
+		if !force && time.Since(sel.synced) < time.Second && !(allowExpunge && len(sel.pending) > 0) {
+			return nil
+		}
 	}
+	sel.synced = time.Now()
 	st := s.srv.cfg.Store
 	state, err := st.IMAPSync(s.ctx, s.company.ID, sel.mb.ID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -243,11 +252,14 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 	st := s.srv.cfg.Store
 	var gone []uint32
 	if sel.mb.Virtual() {
-		runs, err := st.IMAPUIDRuns(s.ctx, s.company.ID, sel.mb.ID, 1)
+		state, err := st.IMAPSync(s.ctx, s.company.ID, sel.mb.ID)
 		if err != nil {
 			return s.internal("expunge", err)
 		}
-		live := viewOfRuns(runs)
+		live, err := s.srv.views.load(s.ctx, st, s.company.ID, sel.mb.ID, state)
+		if err != nil {
+			return s.internal("expunge", err)
+		}
 		for _, r := range sel.view.runs {
 			for u := r.lo; ; u++ {
 				if live.seq(u) == 0 && (uids == nil || uids.Contains(imap.UID(u))) {

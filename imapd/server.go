@@ -92,6 +92,7 @@ type Server struct {
 	cacheMu     sync.RWMutex
 	cacheClosed bool
 	addrs       addrCache
+	views       viewCache
 	ctx         context.Context
 	cancel      context.CancelFunc
 

@@ -49,7 +49,10 @@ func viewOfRuns(runs [][2]uint32) uidView {
 
 // addRun appends the UIDs lo..hi, which must be above last.
 func (v *uidView) addRun(lo, hi uint32) {
-	if lo > hi || lo <= v.last() && len(v.runs) > 0 {
+	if len(v.runs) > 0 {
+		lo = max(lo, v.last()+1)
+	}
+	if lo > hi || lo == 0 {
 		return
 	}
 	if k := len(v.runs); k > 0 && v.runs[k-1].hi+1 == lo {

@@ -78,6 +78,9 @@ type IMAPStore interface {
 	// IMAPUIDRuns lists the live UIDs of a mailbox from uid on as runs of
 	// consecutive UIDs (first, last), in order: IMAPUIDs, compact.
 	IMAPUIDRuns(ctx context.Context, companyID, mailboxID int64, from uint32) ([][2]uint32, error)
+	// IMAPGoneSince lists the UIDs of a mailbox that went gone (stopped
+	// matching, or were expunged) after modseq since.
+	IMAPGoneSince(ctx context.Context, companyID, mailboxID int64, since int64) ([]uint32, error)
 	// IMAPFlags returns the flags of the given UIDs (gone ones included),
 	// in UID order: IMAPMessages reduced to UID and Flags.
 	IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]IMAPChange, error)

@@ -294,7 +294,7 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 		if err != nil {
 			return err
 		}
-		msgs, err := imapMessages(ctx, tx.conn, companyID, mailboxID, uids)
+		msgs, err := flagRows(ctx, tx.conn, mb, uids)
 		if err != nil {
 			return err
 		}
@@ -356,6 +356,52 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store flags: %w", err)
+	}
+	return out, nil
+}
+
+// flagRows reads what IMAPStoreFlags needs of the given UIDs: UID, shared
+// message, gone, flags (the shared ones in a virtual mailbox).
+func flagRows(ctx context.Context, db conn, mb storage.IMAPMailbox, uids []uint32) ([]storage.IMAPMessage, error) {
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	out := make([]storage.IMAPMessage, 0, len(uids))
+	i := 0
+	for _, run := range uidRuns(uids) {
+		rows, err := db.Query(ctx, `SELECT u.uid, COALESCE(u.message_id, 0), u.gone, u.flags,
+			COALESCE(m.seen, FALSE), COALESCE(m.answered, FALSE), COALESCE(m.flagged, FALSE)
+			FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id
+			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`, mb.ID, int64(run[0]), int64(run[1]))
+		if err != nil {
+			return nil, fmt.Errorf("imap flags: %w", err)
+		}
+		for rows.Next() {
+			var m storage.IMAPMessage
+			var uid int64
+			var flags string
+			var seen, answered, flagged bool
+			if err := rows.Scan(&uid, &m.MessageID, &m.Gone, &flags, &seen, &answered, &flagged); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("imap flags: %w", err)
+			}
+			m.UID = uint32(uid)
+			if mb.Virtual() {
+				m.Flags = sharedFlags(seen, answered, flagged)
+			} else {
+				m.Flags = splitFlags(flags)
+			}
+			for i < len(uids) && uids[i] < m.UID {
+				i++
+			}
+			if i < len(uids) && uids[i] == m.UID {
+				out = append(out, m)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("imap flags: %w", err)
+		}
 	}
 	return out, nil
 }

@@ -75,8 +75,15 @@ func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, fl
 			}
 			return nil, nil
 		}
-		rows, err := db.Query(ctx, `SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message_id
-			WHERE u.mailbox_id = ? AND `+col+` = ? ORDER BY u.uid`, mailboxID, set)
+		q := `SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message_id
+			WHERE u.mailbox_id = ? AND ` + col + ` = ? ORDER BY u.uid`
+		args := []any{mailboxID, set}
+		if col == "m.seen" && !set { // few: from the messages_unseen index
+			q = `SELECT u.uid FROM messages m JOIN imap_uids u ON u.mailbox_id = ? AND u.message_id = m.id
+				WHERE m.company_id = ? AND m.seen = FALSE ORDER BY u.uid`
+			args = []any{mailboxID, companyID}
+		}
+		rows, err := db.Query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("imap flag uids: %w", err)
 		}
@@ -192,15 +199,48 @@ func (s *Store) IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]
 	}
 	slices.Sort(ids)
 	err := s.write(ctx, func(tx *Tx) error {
-		for _, id := range ids {
-			v := c[id]
-			_, err := tx.Exec(ctx, `INSERT INTO imap_envelopes (message_id, envelope, bodystructure)
-				SELECT id, ?, ? FROM messages WHERE company_id = ? AND id = ?
-				ON CONFLICT (message_id) DO UPDATE SET
-				envelope = CASE WHEN excluded.envelope <> '' THEN excluded.envelope ELSE imap_envelopes.envelope END,
-				bodystructure = CASE WHEN excluded.bodystructure <> '' THEN excluded.bodystructure ELSE imap_envelopes.bodystructure END`,
-				v.Envelope, v.BodyStructure, companyID, id)
+		for len(ids) > 0 {
+			n := min(len(ids), 300)
+			// Only messages of the company get a cache row.
+			args := []any{companyID}
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+			rows, err := tx.Query(ctx, `SELECT id FROM messages WHERE company_id = ? AND id IN (`+placeholders(n)+`)`, args...)
 			if err != nil {
+				return err
+			}
+			var ok []int64
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ok = append(ok, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			ids = ids[n:]
+			if len(ok) == 0 {
+				continue
+			}
+			var b strings.Builder
+			b.WriteString(`INSERT INTO imap_envelopes (message_id, envelope, bodystructure) VALUES `)
+			vals := make([]any, 0, 3*len(ok))
+			for i, id := range ok {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?, ?, ?)")
+				vals = append(vals, id, c[id].Envelope, c[id].BodyStructure)
+			}
+			b.WriteString(` ON CONFLICT (message_id) DO UPDATE SET
+				envelope = CASE WHEN excluded.envelope <> '' THEN excluded.envelope ELSE imap_envelopes.envelope END,
+				bodystructure = CASE WHEN excluded.bodystructure <> '' THEN excluded.bodystructure ELSE imap_envelopes.bodystructure END`)
+			if _, err := tx.Exec(ctx, b.String(), vals...); err != nil {
 				return err
 			}
 		}
@@ -313,4 +353,26 @@ func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids 
 		}
 	}
 	return out, nil
+}
+
+// IMAPGoneSince lists the UIDs marked gone after modseq since.
+func (s *Store) IMAPGoneSince(ctx context.Context, companyID, mailboxID int64, since int64) ([]uint32, error) {
+	db := s.read()
+	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? AND modseq > ? AND gone = TRUE ORDER BY uid`, mailboxID, since)
+	if err != nil {
+		return nil, fmt.Errorf("imap gone uids: %w", err)
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return nil, fmt.Errorf("imap gone uids: %w", err)
+		}
+		out = append(out, uint32(u))
+	}
+	return out, rows.Err()
 }
