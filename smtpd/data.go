@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/emersion/go-smtp"
@@ -202,5 +203,32 @@ func (sess *session) bounce(ctx context.Context, rc *recipient, res *mimewalk.Re
 		return fmt.Errorf("record bounce: %w", err)
 	}
 	log.Info("bounce recorded", "severity", sev.String(), "detail", b.Detail)
+	if b.Hard && rc.tok.EmailID != 0 {
+		sess.bounceEmail(ctx, rc, b.Detail, log)
+	}
 	return nil
+}
+
+// emailBouncer is the store's BounceEmail (sqlstore), when it has one.
+type emailBouncer interface {
+	BounceEmail(ctx context.Context, companyID, emailID int64, detail string) error
+}
+
+// bounceEmail marks the outbound email a hard DSN reports as failed, so the
+// staff message it notified shows $Bounced in Sent even though the relay
+// had accepted it (submission helper's addition).
+func (sess *session) bounceEmail(ctx context.Context, rc *recipient, detail string, log *slog.Logger) {
+	eb, ok := sess.s.cfg.Store.(emailBouncer)
+	if !ok {
+		return
+	}
+	if err := eb.BounceEmail(ctx, rc.company.ID, rc.tok.EmailID, detail); err != nil {
+		log.Warn("bounce: mark outbound email failed", "email", rc.tok.EmailID, "err", err)
+		return
+	}
+	if sess.s.cfg.Hub != nil {
+		if err := sess.s.cfg.Hub.Publish(ctx, notify.Mail, rc.company.ID); err != nil {
+			log.Warn("publish bounce", "err", err)
+		}
+	}
 }

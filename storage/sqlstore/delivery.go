@@ -73,3 +73,23 @@ func touchDelivery(ctx context.Context, tx *Tx, emailID int64) error {
 	}
 	return nil
 }
+
+// BounceEmail records that an email the relay accepted (or one still
+// queued) bounced later, reported by a delivery status notification to its
+// bounce address: the email becomes failed with detail as its error, and
+// the staff message it notified shows $Bounced in Sent. A dropped or
+// already failed email is left as it is.
+func (s *Store) BounceEmail(ctx context.Context, companyID, emailID int64, detail string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE outbound SET state = ?, last_error = ?, updated_at = ?
+			WHERE company_id = ? AND id = ? AND state IN (?, ?)`,
+			storage.QueueFailed, detail, ms(now()), companyID, emailID, storage.QueueSent, storage.QueueQueued)
+		if err != nil {
+			return fmt.Errorf("bounce outbound email %d: %w", emailID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // unknown, another company's, dropped or failed: nothing to do
+		}
+		return touchDelivery(ctx, tx, emailID)
+	})
+}

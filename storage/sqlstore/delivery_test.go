@@ -97,6 +97,24 @@ func TestDeliveryStates(t *testing.T) {
 		if got := states()[two.ID]; got != storage.KeywordDelivered || modseq() <= before {
 			t.Errorf("after a retry of the bounced email: %q, modseq %d → %d; want $Delivered and a new modseq", got, before, modseq())
 		}
+		// A late DSN for the delivered email: $Bounced; for another
+		// company's id: nothing.
+		before = modseq()
+		if err := s.BounceEmail(ctx, f.Company.ID+1000, emails[1].ID, "550 late"); err != nil {
+			t.Fatal(err)
+		}
+		if modseq() != before {
+			t.Errorf("BounceEmail of another company changed the message")
+		}
+		if err := s.BounceEmail(ctx, f.Company.ID, emails[1].ID, "550 5.1.1 user unknown (DSN)"); err != nil {
+			t.Fatal(err)
+		}
+		if got := states()[two.ID]; got != storage.KeywordBounced || modseq() <= before {
+			t.Errorf("after a late bounce: %q, want $Bounced and a new modseq", got)
+		}
+		if e, _ := s.OutboundEmail(ctx, emails[1].ID); e.State != storage.QueueFailed || e.LastError != "550 5.1.1 user unknown (DSN)" {
+			t.Errorf("bounced email = %+v, want failed with the DSN's detail", e)
+		}
 		// Another company sees nothing of it.
 		if st, err := s.DeliveryStates(ctx, f.Company.ID+1000, []int64{two.ID}); err != nil || len(st) != 0 {
 			t.Errorf("other company: %v, %v", st, err)
