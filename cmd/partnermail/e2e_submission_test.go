@@ -32,14 +32,27 @@ import (
 // → the partner replies to it (swaks) → the reply is in the same thread,
 // unread again for every staff member.
 func TestE2ESubmissionLoop(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			e2eSubmissionLoop(t, driver)
+		})
+	}
+}
+
+func e2eSubmissionLoop(t *testing.T, driver string) {
 	swaks := testenv.NeedCommand(t, "swaks", "swaks")
 	relay := newE2ESink(t)
 	dir := t.TempDir()
+	dsn := ""
+	if driver == "postgres" {
+		dsn = pgSchema(t)
+	}
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := tlsconf.WriteSelfSigned(cert, key, time.Hour, "localhost", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	conf := procConfig(t, dir, "", relay.addr, fmt.Sprintf("[tls]\ncert_file = %q\nkey_file = %q\n", cert, key))
+	conf := procConfig(t, dir, dsn, relay.addr, fmt.Sprintf("[tls]\ncert_file = %q\nkey_file = %q\n", cert, key))
 	cli := &env{t: t, cfg: conf, dir: dir}
 	cli.ok("", "migrate")
 	cli.ok("", "company", "add", "--slug", "acme", "--name", "Acme", "--domain", "partners.acme.localhost")
