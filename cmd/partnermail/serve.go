@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/partnermail/partnermail/internal/auth"
 	"github.com/partnermail/partnermail/internal/config"
 	"github.com/partnermail/partnermail/internal/notify"
 	"github.com/partnermail/partnermail/storage/sqlstore"
@@ -49,7 +50,8 @@ type gateway struct {
 	reg     *prometheus.Registry
 	tokens  *threading.Tokens
 	hub     notify.Hub
-	tls     *tls.Config // nil without [tls] cert_file; follows SIGHUP reloads
+	tls     *tls.Config   // nil without [tls] cert_file; follows SIGHUP reloads
+	logins  *auth.Limiter // failed logins, shared by IMAP and submission
 	mux     *http.ServeMux
 	servers []*listener
 	workers []func(ctx context.Context) error
@@ -79,7 +81,8 @@ func (c *serveCmd) Run(a *app) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := &gateway{a: a, cfg: cfg, store: s, log: a.logger(), reg: reg, tokens: tokens, hub: notify.NewLocal(), mux: http.NewServeMux()}
+	g := &gateway{a: a, cfg: cfg, store: s, log: a.logger(), reg: reg, tokens: tokens, hub: notify.NewLocal(), mux: http.NewServeMux(),
+		logins: &auth.Limiter{}}
 	if c.Demo {
 		if err := g.demo(); err != nil {
 			return fmt.Errorf("demo data: %w", err)

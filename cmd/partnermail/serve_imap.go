@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/partnermail/partnermail/imapd"
-	"github.com/partnermail/partnermail/internal/auth"
 )
 
 // wireIMAP adds the IMAP view: [imap] listen (plain, STARTTLS when a
@@ -32,7 +31,7 @@ func (g *gateway) wireIMAP() error {
 		TLS:          g.tls,
 		InsecureAuth: c.InsecureAuth,
 		AuthservID:   g.cfg.SMTP.AuthservID,
-		Limiter:      &auth.Limiter{},
+		Limiter:      g.logins,
 		Observe:      g.imapObserver(),
 	})
 	if err != nil {

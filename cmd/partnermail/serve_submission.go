@@ -5,7 +5,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/partnermail/partnermail/internal/auth"
 	"github.com/partnermail/partnermail/outbound"
 	"github.com/partnermail/partnermail/smtpd"
 )
@@ -13,7 +12,7 @@ import (
 // wireSubmission adds the SMTP submission listeners staff mail clients
 // send through: [submission] listen (plain with STARTTLS when a
 // certificate is configured) and listen_tls (implicit TLS). Both share one
-// failed-login limiter and one Poster.
+// Poster, and the failed-login limiter of IMAP.
 func (g *gateway) wireSubmission() error {
 	c := g.cfg.Submission
 	if c.Listen == "" && c.ListenTLS == "" {
@@ -37,7 +36,6 @@ func (g *gateway) wireSubmission() error {
 		Help: "Submission logins (login_ok, login_failed, login_limited) and transactions (posted, refused, failed).",
 	}, []string{"event"})
 	g.reg.MustRegister(events)
-	lim := &auth.Limiter{}
 	mk := func(implicit bool) (*smtpd.Submission, error) {
 		return smtpd.NewSubmission(smtpd.SubmissionConfig{
 			Store: g.store, Poster: poster, Tokens: g.tokens,
@@ -45,7 +43,7 @@ func (g *gateway) wireSubmission() error {
 			TLSConfig:    g.tls,
 			ImplicitTLS:  implicit,
 			InsecureAuth: c.InsecureAuth,
-			Limiter:      lim,
+			Limiter:      g.logins, // shared with IMAP: one budget per account
 			Observe:      func(ev string) { events.WithLabelValues(ev).Inc() },
 			Logger:       g.log,
 		})

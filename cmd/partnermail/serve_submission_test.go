@@ -136,3 +136,32 @@ func e2eSubjects(ms []*imapclient.FetchMessageBuffer) []string {
 	}
 	return s
 }
+
+// IMAP and submission share one failed-login budget per account: guesses
+// spent on one protocol are not granted again on the other.
+func TestServeLoginBudgetShared(t *testing.T) {
+	addrs, stderr, _ := startServe(t, "", "--demo")
+	m := regexp.MustCompile(`manager@demo.localhost  password (\S+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no demo password in:\n%s", stderr.String())
+	}
+	for i := 0; i < 10; i++ { // auth.Limiter's default budget
+		c, err := imapclient.DialInsecure(addrs["imap"], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Login("manager@demo.localhost", fmt.Sprintf("guess-%d", i)).Wait(); err == nil {
+			t.Fatal("IMAP LOGIN with a wrong password succeeded")
+		}
+		c.Close()
+	}
+	c, err := smtp.Dial(addrs["submission"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Auth(sasl.NewPlainClient("", "manager@demo.localhost", m[1]))
+	if err == nil || !strings.Contains(err.Error(), "Too many failed logins") {
+		t.Errorf("submission AUTH after 10 failed IMAP logins = %v, want 454 too many failed logins", err)
+	}
+}
