@@ -81,7 +81,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	started := time.Now()
+	started, loadBefore := time.Now(), loadAvg()
 	var rows []benchkit.Row
 	var missing []string
 	for _, p := range programs {
@@ -103,9 +103,10 @@ func main() {
 		}
 		rows = append(rows, got...)
 	}
-	fmt.Printf("\npartnermail benchmarks — %s, %d CPUs, %s, %s in %s%s\n\n",
+	fmt.Printf("\npartnermail benchmarks — %s, %d CPUs, %s, %s in %s%s; load average before %s, after %s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version(), osName(),
-		time.Since(started).Round(time.Second), map[bool]string{true: " (-quick: smaller loads)", false: ""}[*quick])
+		time.Since(started).Round(time.Second), map[bool]string{true: " (-quick: smaller loads)", false: ""}[*quick],
+		loadBefore, loadAvg())
 	benchkit.Table(os.Stdout, rows)
 	if len(missing) > 0 {
 		fmt.Printf("\nnot measured: %s\n", strings.Join(missing, ", "))
@@ -167,4 +168,14 @@ func osName() string {
 		}
 	}
 	return runtime.GOOS
+}
+
+// loadAvg returns the 1-minute load average: figures taken on a busy
+// machine are not comparable.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
