@@ -47,7 +47,7 @@ type subOpts struct {
 	limiter      *auth.Limiter
 }
 
-func newSubEnv(t *testing.T, driver string, o subOpts) *subEnv {
+func newSubEnv(t testing.TB, driver string, o subOpts) *subEnv {
 	t.Helper()
 	ctx := context.Background()
 	st := sqlstore.OpenTest(t, driver)
@@ -109,7 +109,7 @@ func newSubEnv(t *testing.T, driver string, o subOpts) *subEnv {
 }
 
 // subTestTLS is a server TLS config with a fresh self-signed certificate.
-func subTestTLS(t *testing.T) *tls.Config {
+func subTestTLS(t testing.TB) *tls.Config {
 	t.Helper()
 	dir := t.TempDir()
 	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
