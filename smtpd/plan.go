@@ -108,7 +108,10 @@ func (sess *session) author(ctx context.Context, rc *recipient, res *mimewalk.Re
 	if from == "" {
 		return storage.Member{}, refuse("sender", 550, enhPolicy, "the message has no valid From address")
 	}
-	m, err := sess.s.cfg.Store.MemberByEmail(ctx, rc.company.ID, from)
+	m, err := rc.member, error(nil)
+	if m.ID == 0 || !strings.EqualFold(m.Email, from) { // usually From is the member RCPT loaded
+		m, err = sess.s.cfg.Store.MemberByEmail(ctx, rc.company.ID, from)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return m, refuse("sender", 550, enhPolicy,
 			"<%s> is not a partner member allowed to write to <%s>; please reply from the address our message was sent to", from, rc.addr)

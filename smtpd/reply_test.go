@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 
@@ -108,6 +109,32 @@ func TestRedirectTextOnTheWire(t *testing.T) {
 			if got[0] != "Die Nachrichtenfunktion ist für Gold-Partner pausiert." ||
 				strings.Join(got[1:], " ") != strings.TrimRight(long, " ") {
 				t.Errorf("SMTPUTF8 reply = %q", se.Message)
+			}
+		}
+	})
+}
+
+// FuzzReplyLines: whatever a group's redirect text or a file name holds,
+// the reply lines cannot break the SMTP dialogue.
+func FuzzReplyLines(f *testing.F) {
+	for _, s := range []string{"Please write to support@acme.example", "a\r\nb\rc\n\nd", "Grüße – „Straße“ 日本",
+		strings.Repeat("x", 1000), "\x00\x1b[31m\xff\xfe", " \r\n "} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, text string, utf8OK bool) {
+		lines := replyLines(text, utf8OK)
+		if len(lines) == 0 || len(lines) > maxReplyLines {
+			t.Fatalf("replyLines(%q) gave %d lines", text, len(lines))
+		}
+		for _, l := range lines {
+			if len(l) > maxReplyText || !utf8.ValidString(l) {
+				t.Fatalf("replyLines(%q): line %q too long or not UTF-8", text, l)
+			}
+			for _, r := range l {
+				if r < 0x20 || r == 0x7f || (!utf8OK && r >= 0x80) {
+					t.Fatalf("replyLines(%q, %v): line %q holds %U", text, utf8OK, l, r)
+				}
 			}
 		}
 	})
