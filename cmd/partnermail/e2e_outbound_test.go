@@ -27,17 +27,6 @@ import (
 // member of a disabled group is refused with the redirect text; a process
 // killed mid-campaign delivers every email after its restart.
 
-// pm runs one CLI command in this process against conf and returns stdout.
-func pm(t *testing.T, conf, stdin string, args ...string) string {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"--config", conf}, args...), strings.NewReader(stdin), &out, &errb)
-	if code != 0 {
-		t.Fatalf("partnermail %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
-	}
-	return out.String()
-}
-
 // openConf opens the database of conf, for assertions.
 func openConf(t *testing.T, conf string) *sqlstore.Store {
 	t.Helper()
@@ -51,17 +40,6 @@ func openConf(t *testing.T, conf string) *sqlstore.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// waitFor polls cond until it holds; it fails the test after a minute
-// (a hang, not a speed assertion).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(25 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 // captured is one .eml file of the outbox.
@@ -104,7 +82,7 @@ func readAll(m *mail.Message) (string, error) {
 func emailTo(t *testing.T, dir, rcpt, subj string) captured {
 	t.Helper()
 	var found captured
-	waitFor(t, "an email to "+rcpt+" about "+subj, func() bool {
+	waitFor(t, time.Minute, "an email to "+rcpt+" about "+subj, func() bool {
 		for _, c := range outbox(t, dir) {
 			if strings.Contains(strings.ToLower(c.msg.Header.Get("To")), rcpt) && strings.Contains(decodedSubject(c.msg), subj) {
 				found = c
@@ -288,7 +266,7 @@ func TestE2ECampaignCrash(t *testing.T) {
 		"--subject", "News", "--body-file", body)); n != strconv.Itoa(members) {
 		t.Fatalf("campaign send printed %q, want %d", n, members)
 	}
-	waitFor(t, "a third of the campaign", func() bool { return k.total() >= members/3 })
+	waitFor(t, time.Minute, "a third of the campaign", func() bool { return k.total() >= members/3 })
 	p.kill()
 	atKill := k.total()
 	if atKill >= members {
@@ -297,7 +275,7 @@ func TestE2ECampaignCrash(t *testing.T) {
 	t.Logf("SIGKILL after %d of %d emails", atKill, members)
 
 	p = startProc(t, conf)
-	waitFor(t, "every email after the restart", func() bool {
+	waitFor(t, time.Minute, "every email after the restart", func() bool {
 		byID, _ := k.counts()
 		return len(byID) >= members
 	})
