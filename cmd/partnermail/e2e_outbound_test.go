@@ -309,7 +309,7 @@ func e2eCampaignCrash(t *testing.T, dsn string) {
 	// while waiting.
 	restart := time.Now()
 	s := openConf(t, conf)
-	leased := expireLeases(t, s, restart)
+	leased := expireDeadLeases(t, s, restart)
 	if dsn == "" {
 		s.Close() // SQLite: the killed process's writes are all on disk
 	}
@@ -317,7 +317,7 @@ func e2eCampaignCrash(t *testing.T, dsn string) {
 	waitFor(t, time.Minute, "every email after the restart", func() bool {
 		byID, _ := k.counts()
 		if len(byID) < members && dsn != "" {
-			leased += expireLeases(t, s, restart)
+			leased += expireDeadLeases(t, s, restart)
 		}
 		return len(byID) >= members
 	})
@@ -347,11 +347,11 @@ func e2eCampaignCrash(t *testing.T, dsn string) {
 	}
 }
 
-// expireLeases makes every queued email claimed before the restart whose
+// expireDeadLeases makes every queued email claimed before the restart whose
 // lease has not ended due now, and returns how many it changed. A claim
 // sets the row's update time, so the restarted process's claims are never
 // touched.
-func expireLeases(t *testing.T, s *sqlstore.Store, restart time.Time) int {
+func expireDeadLeases(t *testing.T, s *sqlstore.Store, restart time.Time) int {
 	t.Helper()
 	ctx := context.Background()
 	co, err := s.CompanyBySlug(ctx, "acme")
