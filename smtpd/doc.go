@@ -28,4 +28,12 @@
 // Connection limits (total, per address, new connections per second per
 // address) are enforced by the listener wrapper before go-smtp sees a
 // connection.
+//
+// The submission listener (submission*.go, SPEC.md "SMTP submission") is
+// the staff side of the same package: AUTH PLAIN/LOGIN over TLS (plain on
+// loopback only in dev mode) with a failed-login limiter, MAIL FROM bound
+// to the logged-in staff member, each RCPT decided against the staff
+// member's own company (thread+TOKEN, team+SLUG, a member's address;
+// anything else 550 5.7.1, never a relay), the same MIME walk and
+// attachment policy at DATA, and one outbound.Poster call per audience.
 package smtpd
