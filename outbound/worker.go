@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,80 +138,102 @@ func (w *Worker) run(ctx context.Context, once bool) error {
 	})
 	defer stop()
 
-	n := w.cfg.Workers
-	jobs := make(chan storage.OutboundEmail)
-	idle := make(chan struct{}, n) // one token per idle sender
+	rec := w.startRecorder()
+	r := &round{
+		jobs: make(chan storage.OutboundEmail, w.batch()),
+		done: make(chan struct{}, 1),
+	}
 	var wg sync.WaitGroup
-	for range n {
-		idle <- struct{}{}
+	for range w.cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for e := range jobs {
-				w.attempt(sendCtx, e)
-				idle <- struct{}{}
+			for e := range r.jobs {
+				if ctx.Err() != nil {
+					// Claimed but not started when the worker stops: due
+					// again at once (its claim still counts an attempt).
+					rec.add(e, storage.QueueQueued, w.cfg.Clock(), e.LastError)
+				} else {
+					w.attempt(sendCtx, e, rec)
+				}
+				r.finished()
 			}
 		}()
 	}
-	err := w.claimLoop(ctx, jobs, idle, wake, once)
-	close(jobs)
+	err := w.claimLoop(ctx, r, wake, once)
+	close(r.jobs)
 	wg.Wait()
+	rec.close()
 	return err
 }
 
-// claimLoop claims as many due emails as there are idle senders and hands
-// them over, so that every claimed email is attempted at once.
-func (w *Worker) claimLoop(ctx context.Context, jobs chan<- storage.OutboundEmail, idle chan struct{}, wake <-chan struct{}, once bool) error {
-	n := cap(idle)
+// batch is how many emails one claim takes: enough to keep every sender
+// busy between claims, few enough that the last of them is sent well
+// within its lease at the configured rate.
+func (w *Worker) batch() int {
+	n := max(512, 64*w.cfg.Workers)
+	if w.cfg.Rate > 0 {
+		n = min(n, max(1, int(w.cfg.Rate*w.cfg.Lease.Seconds()/2)))
+	}
+	return n
+}
+
+// round is the hand-over between the claimer and the senders.
+type round struct {
+	jobs     chan storage.OutboundEmail // claimed, not yet taken by a sender
+	inflight atomic.Int64               // claimed and not finished
+	done     chan struct{}              // a send finished (coalesced)
+}
+
+func (r *round) finished() {
+	r.inflight.Add(-1)
+	select {
+	case r.done <- struct{}{}:
+	default:
+	}
+}
+
+// claimLoop keeps the senders' queue filled: it claims a batch whenever
+// half of it has been taken. Once the queue has nothing more due, it
+// waits for a wake-up or the poll timer instead.
+func (w *Worker) claimLoop(ctx context.Context, r *round, wake <-chan struct{}, once bool) error {
+	size := cap(r.jobs)
 	timer := time.NewTimer(w.cfg.Poll)
 	defer timer.Stop()
+	drained, claimNow := false, true
 	for {
-		// Wait for one idle sender, then take every other idle one.
-		select {
-		case <-idle:
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		free := 1
-	more:
-		for free < n {
-			select {
-			case <-idle:
-				free++
-			default:
-				break more
+		if room := size - len(r.jobs); room > 0 && (room >= size/2 || claimNow) {
+			claimNow = false
+			now := w.cfg.Clock()
+			claimed, err := w.cfg.Store.ClaimDue(ctx, now, now.Add(w.cfg.Lease), room)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if once {
+					return err
+				}
+				w.log.Error("claim due emails", "err", err)
 			}
-		}
-		now := w.cfg.Clock()
-		claimed, err := w.cfg.Store.ClaimDue(ctx, now, now.Add(w.cfg.Lease), free)
-		for _, e := range claimed {
-			jobs <- e
-		}
-		for range free - len(claimed) {
-			idle <- struct{}{}
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			r.inflight.Add(int64(len(claimed)))
+			for _, e := range claimed {
+				r.jobs <- e // never blocks: there was room
 			}
-			if once {
-				return err
+			drained = err != nil || len(claimed) < room
+			if once && len(claimed) == 0 && r.inflight.Load() == 0 {
+				return nil // nothing due, nothing in flight
 			}
-			w.log.Error("claim due emails", "err", err)
-		} else if len(claimed) == free {
-			continue // there may be more due right now
 		}
 		if once {
-			// Done when nothing was due with every sender idle; else wait
-			// for the sends in flight and look again.
-			if len(claimed) == 0 && free == n {
-				return nil
-			}
-			for range n {
-				<-idle
-			}
-			for range n {
-				idle <- struct{}{}
+			// Wait for a send to finish, then look again.
+			select {
+			case <-r.done:
+				claimNow = drained
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 			continue
 		}
@@ -221,9 +244,16 @@ func (w *Worker) claimLoop(ctx context.Context, jobs chan<- storage.OutboundEmai
 			}
 		}
 		timer.Reset(w.cfg.Poll)
+		done := r.done
+		if drained {
+			done = nil // nothing more is due: sends finishing change nothing
+		}
 		select {
 		case <-wake:
+			claimNow = true
 		case <-timer.C:
+			claimNow = true
+		case <-done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/partnermail/partnermail/internal/notify"
 	"github.com/partnermail/partnermail/storage"
 )
 
@@ -16,11 +15,11 @@ const maxErrorText = 500
 // attempt sends one claimed email and records the outcome. The claim has
 // already moved its next attempt past the lease, so a crash anywhere here
 // leaves it to be tried again.
-func (w *Worker) attempt(ctx context.Context, e storage.OutboundEmail) {
+func (w *Worker) attempt(ctx context.Context, e storage.OutboundEmail, rec *recorder) {
 	if w.limiter != nil {
 		if err := w.limiter.Wait(ctx); err != nil {
 			// Shutting down before the email went anywhere: due again now.
-			w.record(e, storage.QueueQueued, w.cfg.Clock(), e.LastError)
+			rec.add(e, storage.QueueQueued, w.cfg.Clock(), e.LastError)
 			return
 		}
 	}
@@ -33,7 +32,7 @@ func (w *Worker) attempt(ctx context.Context, e storage.OutboundEmail) {
 	if err == nil {
 		w.metrics.attempts.WithLabelValues("sent").Inc()
 		log.Info("delivery attempt", "result", "sent")
-		w.record(e, storage.QueueSent, time.Time{}, "")
+		rec.add(e, storage.QueueSent, time.Time{}, "")
 		return
 	}
 	text := err.Error()
@@ -50,14 +49,14 @@ func (w *Worker) attempt(ctx context.Context, e storage.OutboundEmail) {
 	case o.permanent:
 		w.metrics.attempts.WithLabelValues("failed").Inc()
 		log.Warn("delivery attempt", "result", "failed", "code", o.code, "bounce", o.bounce, "hard", o.hard, "err", err)
-		w.record(e, storage.QueueFailed, time.Time{}, text)
+		rec.add(e, storage.QueueFailed, time.Time{}, text)
 		if o.bounce && e.MemberID != 0 {
 			w.bounce(e, o.hard, text)
 		}
 	case !now.Before(deadline):
 		w.metrics.attempts.WithLabelValues("expired").Inc()
 		log.Warn("delivery attempt", "result", "expired", "code", o.code, "queued", e.CreatedAt, "err", err)
-		w.record(e, storage.QueueFailed, time.Time{}, fmt.Sprintf("lifetime ended after %d attempts: %s", e.Attempts, text))
+		rec.add(e, storage.QueueFailed, time.Time{}, fmt.Sprintf("lifetime ended after %d attempts: %s", e.Attempts, text))
 	default:
 		next := now.Add(w.backoff(e.Attempts))
 		if next.After(deadline) {
@@ -65,7 +64,7 @@ func (w *Worker) attempt(ctx context.Context, e storage.OutboundEmail) {
 		}
 		w.metrics.attempts.WithLabelValues("deferred").Inc()
 		log.Info("delivery attempt", "result", "deferred", "code", o.code, "next", next, "err", err)
-		w.record(e, storage.QueueQueued, next, text)
+		rec.add(e, storage.QueueQueued, next, text)
 	}
 }
 
@@ -91,26 +90,6 @@ func (w *Worker) backoff(attempts int) time.Duration {
 	}
 	d = min(d, w.cfg.RetryMax)
 	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
-}
-
-// record saves the outcome with a context of its own: it must be written
-// even while the worker shuts down.
-func (w *Worker) record(e storage.OutboundEmail, state string, next time.Time, text string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := w.cfg.Store.FinishAttempt(ctx, e.ID, state, next, text); err != nil {
-		// The lease runs out and the email is tried again: a duplicate if
-		// it was sent.
-		w.log.Error("record delivery attempt", "email", e.ID, "state", state, "err", err)
-		return
-	}
-	if e.MessageRowID != 0 && w.cfg.Hub != nil {
-		// The staff message's delivery keyword in Sent may have changed:
-		// IMAP sessions (IDLE) look again.
-		if err := w.cfg.Hub.Publish(ctx, notify.Mail, e.CompanyID); err != nil {
-			w.log.Warn("publish delivery change", "email", e.ID, "err", err)
-		}
-	}
 }
 
 // bounce records a bounce for the member of a permanently refused email; a

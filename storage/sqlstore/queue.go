@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/partnermail/partnermail/storage"
@@ -72,32 +73,72 @@ func (s *Store) ClaimDue(ctx context.Context, now, leaseUntil time.Time, limit i
 // dropped an email while it was in flight keeps the drop unless the relay
 // had already taken it.
 func (s *Store) FinishAttempt(ctx context.Context, id int64, state string, next time.Time, lastErr string) error {
-	switch state {
-	case storage.QueueQueued, storage.QueueSent, storage.QueueFailed:
-	default:
-		return fmt.Errorf("finish attempt of email %d: state %q: %w", id, state, storage.ErrInvalid)
+	return s.FinishAttempts(ctx, []storage.OutboundEmail{{ID: id, State: state, NextAttemptAt: next, LastError: lastErr}})
+}
+
+// FinishAttempts records the outcomes of many attempts in one transaction
+// (one commit for a batch of a busy worker), each as FinishAttempt does;
+// of es only ID, State, NextAttemptAt and LastError are read.
+func (s *Store) FinishAttempts(ctx context.Context, es []storage.OutboundEmail) error {
+	for _, e := range es {
+		switch e.State {
+		case storage.QueueQueued, storage.QueueSent, storage.QueueFailed:
+		default:
+			return fmt.Errorf("finish attempt of email %d: state %q: %w", e.ID, e.State, storage.ErrInvalid)
+		}
 	}
-	q := `UPDATE outbound SET state = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
-	args := []any{state, ms(next), lastErr, ms(now()), id}
-	if state != storage.QueueSent {
-		q += ` AND state = ?`
-		args = append(args, storage.QueueQueued)
+	at := ms(now())
+	var sent []any // ids of sent emails: one statement for all of them
+	var rest []storage.OutboundEmail
+	for _, e := range es {
+		if e.State == storage.QueueSent && e.NextAttemptAt.IsZero() && e.LastError == "" {
+			sent = append(sent, e.ID)
+		} else {
+			rest = append(rest, e)
+		}
 	}
 	return s.write(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("finish attempt of email %d: %w", id, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		for ids := sent; len(ids) > 0; {
+			n := min(len(ids), insertBatch)
+			q := `UPDATE outbound SET state = ?, next_attempt_at = 0, last_error = '', updated_at = ? WHERE id IN (?` +
+				strings.Repeat(", ?", n-1) + `)`
+			res, err := tx.Exec(ctx, q, append([]any{storage.QueueSent, at}, ids[:n]...)...)
 			if err != nil {
+				return fmt.Errorf("finish attempts: %w", err)
+			}
+			if m, err := res.RowsAffected(); err == nil && m != int64(n) {
+				return fmt.Errorf("finish attempts: %d of %d emails: %w", m, n, storage.ErrNotFound)
+			}
+			if err := touchDeliveries(ctx, tx, ids[:n]); err != nil {
 				return err
 			}
-			return touchDelivery(ctx, tx, id) // the Sent keyword may change
+			ids = ids[n:]
 		}
-		// Unchanged because it is no longer queued is not an error.
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM outbound WHERE id = ?`, id).Scan(&one); err != nil {
-			return notFound(err, fmt.Sprintf("finish attempt of email %d", id))
+		for _, e := range rest {
+			q := `UPDATE outbound SET state = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
+			args := []any{e.State, ms(e.NextAttemptAt), e.LastError, at, e.ID}
+			if e.State != storage.QueueSent {
+				q += ` AND state = ?`
+				args = append(args, storage.QueueQueued)
+			}
+			res, err := tx.Exec(ctx, q, args...)
+			if err != nil {
+				return fmt.Errorf("finish attempt of email %d: %w", e.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n > 0 {
+				if err != nil {
+					return err
+				}
+				if err := touchDelivery(ctx, tx, e.ID); err != nil { // the Sent keyword may change
+					return err
+				}
+				continue
+			}
+			// Unchanged because it is no longer queued is not an error.
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM outbound WHERE id = ?`, e.ID).Scan(&one); err != nil {
+				return notFound(err, fmt.Sprintf("finish attempt of email %d", e.ID))
+			}
 		}
 		return nil
 	})
@@ -178,4 +219,38 @@ func (s *Store) setState(ctx context.Context, companyID, id int64, state, what s
 		}
 		return touchDelivery(ctx, tx, id) // the Sent keyword may change
 	})
+}
+
+// touchDeliveries is touchDelivery for many emails: the staff messages
+// they notify get a new modseq (campaign emails notify none).
+func touchDeliveries(ctx context.Context, tx *Tx, ids []any) error {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT company_id, message_row_id FROM outbound
+		WHERE message_row_id IS NOT NULL AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("touch deliveries: %w", err)
+	}
+	type msg struct{ company, id int64 }
+	var ms []msg
+	for rows.Next() {
+		var m msg
+		if err := rows.Scan(&m.company, &m.id); err != nil {
+			rows.Close()
+			return fmt.Errorf("touch deliveries: %w", err)
+		}
+		ms = append(ms, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("touch deliveries: %w", err)
+	}
+	for _, m := range ms {
+		modseq, err := nextModseq(ctx, tx, m.company)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE messages SET modseq = ? WHERE id = ?`, modseq, m.id); err != nil {
+			return fmt.Errorf("touch message %d: %w", m.id, err)
+		}
+	}
+	return nil
 }
