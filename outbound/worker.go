@@ -167,9 +167,9 @@ func (w *Worker) run(ctx context.Context, once bool) error {
 	return err
 }
 
-// batch is how many emails one claim takes: enough to keep every sender
-// busy between claims, few enough that the last of them is sent well
-// within its lease at the configured rate.
+// batch is how many claimed emails wait for a sender: enough to keep
+// every sender busy while a claim commits, few enough that the last of
+// them is sent well within its lease at the configured rate.
 func (w *Worker) batch() int {
 	n := max(512, 64*w.cfg.Workers)
 	if w.cfg.Rate > 0 {
@@ -193,11 +193,15 @@ func (r *round) finished() {
 	}
 }
 
-// claimLoop keeps the senders' queue filled: it claims a batch whenever
-// half of it has been taken. Once the queue has nothing more due, it
-// waits for a wake-up or the poll timer instead.
+// claimLoop keeps the senders' queue filled. Once the database has
+// nothing more due, it waits for a wake-up or the poll timer instead.
 func (w *Worker) claimLoop(ctx context.Context, r *round, wake <-chan struct{}, once bool) error {
+	// The queue holds up to size emails, claimed chunk by chunk: a claim
+	// waits for a commit, so the queue is refilled long before it runs
+	// dry; small chunks let processes sharing the database split a
+	// campaign between them.
 	size := cap(r.jobs)
+	chunk := min(size, max(32, 16*w.cfg.Workers))
 	timer := time.NewTimer(w.cfg.Poll)
 	defer timer.Stop()
 	drained, claimNow := false, true
@@ -205,8 +209,9 @@ func (w *Worker) claimLoop(ctx context.Context, r *round, wake <-chan struct{}, 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if room := size - len(r.jobs); room > 0 && (room >= size/2 || claimNow) {
+		if room := size - len(r.jobs); room > 0 && (room >= chunk || claimNow) {
 			claimNow = false
+			room = min(room, chunk)
 			now := w.cfg.Clock()
 			claimed, err := w.cfg.Store.ClaimDue(ctx, now, now.Add(w.cfg.Lease), room)
 			if err != nil {
