@@ -93,8 +93,10 @@ func (c *serveCmd) Run(a *app) error {
 		return err
 	}
 	defer closeHub()
-	g.routes()
 	if err := g.wireTLS(); err != nil {
+		return err
+	}
+	if err := g.routes(); err != nil {
 		return err
 	}
 	if err := g.wire(); err != nil {
@@ -103,8 +105,10 @@ func (c *serveCmd) Run(a *app) error {
 	return g.run(a.ctx)
 }
 
-// routes mounts the health, readiness and metrics endpoints.
-func (g *gateway) routes() {
+// routes mounts the health, readiness and metrics endpoints and adds the
+// HTTP listener, and the HTTPS one when [http] listen_tls is set; both
+// serve g.mux, so handlers mounted later (unsubscribe) are on both.
+func (g *gateway) routes() error {
 	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -119,8 +123,16 @@ func (g *gateway) routes() {
 		fmt.Fprintln(w, "ready")
 	})
 	g.mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
-	hs := &http.Server{Handler: g.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
-	g.add("http", g.cfg.HTTP.Listen, httpServer{hs})
+	errLog := slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)
+	g.add("http", g.cfg.HTTP.Listen, httpServer{&http.Server{Handler: g.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}})
+	if g.cfg.HTTP.ListenTLS != "" {
+		if g.tls == nil {
+			return errors.New("http.listen_tls needs a certificate: set [tls] cert_file and key_file")
+		}
+		hs := &http.Server{Handler: g.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, TLSConfig: g.tls}
+		g.add("https", g.cfg.HTTP.ListenTLS, httpsServer{hs})
+	}
+	return nil
 }
 
 // add registers a server to start on addr (skipped when addr is empty).
@@ -185,3 +197,9 @@ func (g *gateway) run(ctx context.Context) error {
 type httpServer struct{ *http.Server }
 
 func (h httpServer) Serve(l net.Listener) error { return h.Server.Serve(l) }
+
+// httpsServer serves TLS with the certificate of TLSConfig (its
+// GetCertificate follows SIGHUP reloads).
+type httpsServer struct{ *http.Server }
+
+func (h httpsServer) Serve(l net.Listener) error { return h.Server.ServeTLS(l, "", "") }

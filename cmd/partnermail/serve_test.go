@@ -33,7 +33,9 @@ func (s *syncBuffer) String() string {
 }
 
 // startServe runs `serve` with every listener on 127.0.0.1:0 and returns
-// the address of each, by name, as the banner prints them.
+// the address of each, by name, as the banner prints them. An extraConfig
+// with its own [http] table replaces the default one (TOML allows a table
+// once).
 func startServe(t *testing.T, extraConfig string, args ...string) (addrs map[string]string, stderr *syncBuffer, stop func() int) {
 	t.Helper()
 	dir := t.TempDir()
@@ -53,6 +55,9 @@ insecure_auth = true
 [tokens]
 keys = [ { id = 1, secret = "0123456789abcdef0123456789abcdef" } ]
 %s`, dir, extraConfig)
+	if strings.Contains(extraConfig, "[http]\n") {
+		conf = strings.Replace(conf, "[http]\nlisten = \"127.0.0.1:0\"\n", "", 1)
+	}
 	p := filepath.Join(dir, "c.toml")
 	os.WriteFile(p, []byte(conf), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -35,6 +35,22 @@ func certExpiry(t *testing.T, httpAddr string) string {
 	return string(m[1])
 }
 
+// httpsLeaf GETs /healthz over HTTPS and returns the certificate served.
+func httpsLeaf(t *testing.T, addr string) *x509.Certificate {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := c.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("GET https /healthz: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET https /healthz: %s", resp.Status)
+	}
+	c.CloseIdleConnections()
+	return resp.TLS.PeerCertificates[0]
+}
+
 // waitLog waits until the serve log contains s (the deadline only bounds a
 // hang; nothing here asserts speed).
 func waitLog(t *testing.T, log *syncBuffer, s string) {
@@ -69,8 +85,9 @@ func TestServeReloadsTLSOnSIGHUP(t *testing.T) {
 	if err := tlsconf.WriteSelfSigned(cert, key, 24*time.Hour, "localhost"); err != nil {
 		t.Fatal(err)
 	}
-	addrs, stderr, stop := startServe(t, fmt.Sprintf("[tls]\ncert_file = %q\nkey_file = %q\n", cert, key))
+	addrs, stderr, stop := startServe(t, fmt.Sprintf("[tls]\ncert_file = %q\nkey_file = %q\n[http]\nlisten = \"127.0.0.1:0\"\nlisten_tls = \"127.0.0.1:0\"\n", cert, key))
 	before := certExpiry(t, addrs["http"])
+	httpsOld := httpsLeaf(t, addrs["https"])
 	old, oldLeaf := startTLS(t, addrs["submission"])
 
 	if err := tlsconf.WriteSelfSigned(cert, key, 48*time.Hour, "localhost"); err != nil {
@@ -85,6 +102,9 @@ func TestServeReloadsTLSOnSIGHUP(t *testing.T) {
 	fresh, leaf := startTLS(t, addrs["submission"])
 	if leaf.Equal(oldLeaf) {
 		t.Errorf("STARTTLS after SIGHUP still served the old certificate")
+	}
+	if httpsLeaf(t, addrs["https"]).Equal(httpsOld) {
+		t.Errorf("HTTPS after SIGHUP still served the old certificate")
 	}
 	if err := old.Noop(); err != nil {
 		t.Errorf("the TLS session opened before SIGHUP was dropped: %v", err)

@@ -40,7 +40,8 @@ type Storage struct {
 
 // HTTP is the health, metrics and unsubscribe listener.
 type HTTP struct {
-	Listen string `toml:"listen"`
+	Listen    string `toml:"listen"`
+	ListenTLS string `toml:"listen_tls"` // HTTPS with the [tls] certificate
 }
 
 // SMTP is the inbound listener partners' mail servers talk to.
@@ -228,6 +229,11 @@ func (c Config) Validate() error {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls.cert_file and tls.key_file go together"))
+	}
+	for key, addr := range map[string]string{"http.listen_tls": c.HTTP.ListenTLS, "submission.listen_tls": c.Submission.ListenTLS, "imap.listen_tls": c.IMAP.ListenTLS} {
+		if addr != "" && c.TLS.CertFile == "" {
+			errs = append(errs, fmt.Errorf("%s needs a certificate: set tls.cert_file and tls.key_file", key))
+		}
 	}
 	for _, k := range c.Tokens.Keys {
 		if k.ID < 1 || k.ID > 255 {

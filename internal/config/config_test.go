@@ -37,6 +37,7 @@ func TestErrors(t *testing.T) {
 		{"choice", "[smtp]\nauth_checks = \"maybe\"\n", `smtp.auth_checks = "maybe"`},
 		{"postgres", "[storage]\ndriver = \"postgres\"\n", "storage.dsn is required"},
 		{"syntax", "[smtp\n", "config"},
+		{"https without certificate", "[http]\nlisten_tls = \":443\"\n", "http.listen_tls needs a certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
