@@ -1,11 +1,6 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/partnermail/partnermail/outbound"
 	"github.com/partnermail/partnermail/templates"
 )
@@ -20,25 +15,13 @@ func (g *gateway) reloadTemplatesOnHUP(comp *outbound.TemplateComposer) {
 	if dir == "" {
 		return
 	}
-	// Registered now, like the TLS reload, so an early SIGHUP cannot end
-	// the process.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	g.workers = append(g.workers, func(ctx context.Context) error {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-hup:
-				tpl, err := templates.New(dir)
-				if err != nil {
-					g.log.Error("SIGHUP: email templates not reloaded, the previous ones stay in use", "err", err)
-					continue
-				}
-				comp.SetTemplates(tpl)
-				g.log.Info("SIGHUP: email templates reloaded", "dir", dir)
-			}
+	g.onHUP(func() {
+		tpl, err := templates.New(dir)
+		if err != nil {
+			g.log.Error("SIGHUP: email templates not reloaded, the previous ones stay in use", "err", err)
+			return
 		}
+		comp.SetTemplates(tpl)
+		g.log.Info("SIGHUP: email templates reloaded", "dir", dir)
 	})
 }

@@ -1,11 +1,6 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/partnermail/partnermail/internal/tlsconf"
@@ -27,24 +22,12 @@ func (g *gateway) wireTLS() error {
 		Name: "partnermail_tls_certificate_expiry_seconds",
 		Help: "Expiry (Unix time) of the TLS certificate currently served.",
 	}, func() float64 { return float64(cert.NotAfter().Unix()) }))
-	// Registered now, not in the worker, so a SIGHUP right after the
-	// banner cannot take the default action (ending the process).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	g.workers = append(g.workers, func(ctx context.Context) error {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-hup:
-				if err := cert.Reload(); err != nil {
-					g.log.Error("SIGHUP: TLS certificate not reloaded, the previous one stays in use", "err", err)
-					continue
-				}
-				g.log.Info("SIGHUP: TLS certificate reloaded", "subject", cert.Leaf().Subject.String(), "not_after", cert.NotAfter())
-			}
+	g.onHUP(func() {
+		if err := cert.Reload(); err != nil {
+			g.log.Error("SIGHUP: TLS certificate not reloaded, the previous one stays in use", "err", err)
+			return
 		}
+		g.log.Info("SIGHUP: TLS certificate reloaded", "subject", cert.Leaf().Subject.String(), "not_after", cert.NotAfter())
 	})
 	return nil
 }
