@@ -7,14 +7,13 @@ import (
 	"crypto/sha256"
 	"io"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-msgauth/dkim"
 
+	"github.com/partnermail/partnermail/internal/testenv"
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
@@ -84,7 +83,7 @@ func TestComposeMemory(t *testing.T) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		s := sampleComposeHeap()
+		s := testenv.SampleHeap()
 		start := time.Now()
 		em, err := env.c.Compose(ctx, rows[0])
 		if err != nil {
@@ -99,7 +98,7 @@ func TestComposeMemory(t *testing.T) {
 		}()
 		got, err := hashAttachment(pr)
 		elapsed := time.Since(start)
-		peak := s.done()
+		peak := s.Done()
 		runtime.ReadMemStats(&after)
 		em.Close()
 		if err != nil {
@@ -143,35 +142,5 @@ func hashAttachment(r io.Reader) ([]byte, error) {
 		}
 	}
 }
-
-// composeHeapSampler records the largest HeapInuse seen while it runs.
-type composeHeapSampler struct {
-	peak atomic.Uint64
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-func sampleComposeHeap() *composeHeapSampler {
-	s := &composeHeapSampler{stop: make(chan struct{})}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > s.peak.Load() {
-				s.peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	return s
-}
-
-func (s *composeHeapSampler) done() uint64 { close(s.stop); s.wg.Wait(); return s.peak.Load() }
 
 func composeMiB(n uint64) float64 { return float64(n) / (1 << 20) }

@@ -8,11 +8,10 @@ import (
 	"io"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/partnermail/partnermail/internal/testenv"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
 
@@ -72,36 +71,6 @@ func (l *lineWrapper) flush() error {
 	return err
 }
 
-// heapSampler records the largest HeapInuse seen while it runs.
-type heapSampler struct {
-	peak atomic.Uint64
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-func sampleHeap() *heapSampler {
-	s := &heapSampler{stop: make(chan struct{})}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > s.peak.Load() {
-				s.peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	return s
-}
-
-func (s *heapSampler) done() uint64 { close(s.stop); s.wg.Wait(); return s.peak.Load() }
-
 // TestWalkMemory walks a ~342 MB message carrying a 250 MB (decoded) PDF
 // into each blob store (test files, SQLite, PostgreSQL when configured) and
 // checks that the heap does not grow with the message.
@@ -144,11 +113,11 @@ func walkMemory(t *testing.T, blobs Blobs, checkAlloc bool, maxGrowth int64) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	s := sampleHeap()
+	s := testenv.SampleHeap()
 	start := time.Now()
 	res, err := w.Walk(context.Background(), genMessage(pdfSize))
 	elapsed := time.Since(start)
-	peak := s.done()
+	peak := s.Done()
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatalf("Walk = %v", err)
