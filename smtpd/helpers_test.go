@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/partnermail/partnermail/internal/notify"
+	"github.com/partnermail/partnermail/internal/testenv"
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 	"github.com/partnermail/partnermail/storage/storagetest"
@@ -34,7 +34,7 @@ type testEnv struct {
 	srv    *Server
 	addr   string
 	hub    *notify.Local
-	logs   *syncBuffer
+	logs   *testenv.SyncBuffer
 	domain string
 }
 
@@ -58,7 +58,7 @@ func (s *testStore) Deliver(ctx context.Context, d storage.Delivery) (storage.Me
 func newTestEnv(t testing.TB, driver string, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	st := sqlstore.OpenTest(t, driver)
-	e := &testEnv{t: t, hub: notify.NewLocal(), logs: &syncBuffer{}}
+	e := &testEnv{t: t, hub: notify.NewLocal(), logs: &testenv.SyncBuffer{}}
 	e.store = &testStore{Store: st, blobs: &trackBlobs{BlobStore: st.Blobs(), live: map[string]bool{}}}
 	e.f = storagetest.NewFixture(t, st, "acme")
 	e.domain = e.f.Company.Domains[0]
@@ -279,24 +279,6 @@ func (w *trackWriter) Commit(ctx context.Context) (string, error) {
 		w.b.mu.Unlock()
 	}
 	return key, err
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // snapshot is what the store holds, to compare before and after.

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/partnermail/partnermail/internal/testenv"
 )
 
 // Tests that need real processes (two gateways on one database, SIGKILL)
@@ -57,7 +59,7 @@ type proc struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	addrs  map[string]string // listener name → address, from the banner
-	stderr *syncBuffer
+	stderr *testenv.SyncBuffer
 	done   chan struct{}
 }
 
@@ -67,7 +69,7 @@ var bannerLine = regexp.MustCompile(`(?m)^  (\S+)\s+(127\.0\.0\.1:\d+)$`)
 // banner. The process is killed when the test ends.
 func startProc(t testing.TB, conf string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, stderr: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), append([]string{"--config", conf, "serve"}, args...)...)
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
@@ -137,38 +139,12 @@ func (p *proc) stop() {
 // outbound mail relayed to relay (capture when empty). extra is appended.
 func procConfig(t testing.TB, dir, dsn, relay, extra string) string {
 	t.Helper()
-	var b strings.Builder
-	if dsn != "" {
-		fmt.Fprintf(&b, "[storage]\ndriver = \"postgres\"\ndsn = %q\ndata_dir = %q\n", dsn, dir)
-	} else {
-		fmt.Fprintf(&b, "[storage]\ndriver = \"sqlite\"\ndata_dir = %q\n", dir)
-	}
-	fmt.Fprintf(&b, `[http]
-listen = "127.0.0.1:0"
-[smtp]
-listen = "127.0.0.1:0"
-auth_checks = "off"
-[submission]
-listen = "127.0.0.1:0"
-insecure_auth = true
-[imap]
-listen = "127.0.0.1:0"
-insecure_auth = true
-[tokens]
-keys = [ { id = 1, secret = "0123456789abcdef0123456789abcdef" } ]
-[log]
-level = "info"
-`)
-	if relay != "" {
-		host, port, _ := strings.Cut(relay, ":")
-		fmt.Fprintf(&b, "[outbound]\nmode = \"relay\"\npublic_url = \"http://127.0.0.1:8025\"\n[outbound.relay]\nhost = %q\nport = %s\ntls_mode = \"none\"\n", host, port)
-	}
-	b.WriteString(extra)
+	conf := testenv.GatewayConfig(dir, dsn, relay, "info") + extra
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "partnermail.toml")
-	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p

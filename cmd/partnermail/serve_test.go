@@ -12,31 +12,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/partnermail/partnermail/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startServe runs `serve` with every listener on 127.0.0.1:0 and returns
 // the address of each, by name, as the banner prints them. An extraConfig
 // with its own [http] table replaces the default one (TOML allows a table
 // once).
-func startServe(t *testing.T, extraConfig string, args ...string) (addrs map[string]string, stderr *syncBuffer, stop func() int) {
+func startServe(t *testing.T, extraConfig string, args ...string) (addrs map[string]string, stderr *testenv.SyncBuffer, stop func() int) {
 	t.Helper()
 	dir := t.TempDir()
 	conf := fmt.Sprintf(`[storage]
@@ -61,7 +45,7 @@ keys = [ { id = 1, secret = "0123456789abcdef0123456789abcdef" } ]
 	p := filepath.Join(dir, "c.toml")
 	os.WriteFile(p, []byte(conf), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr = &syncBuffer{}
+	stderr = &testenv.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, append([]string{"--config", p, "serve"}, args...), strings.NewReader(""), &bytes.Buffer{}, stderr)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/partnermail/partnermail/internal/testenv"
 	"github.com/partnermail/partnermail/internal/tlsconf"
 )
 
@@ -53,7 +54,7 @@ func httpsLeaf(t *testing.T, addr string) *x509.Certificate {
 
 // waitLog waits until the serve log contains s (the deadline only bounds a
 // hang; nothing here asserts speed).
-func waitLog(t *testing.T, log *syncBuffer, s string) {
+func waitLog(t *testing.T, log *testenv.SyncBuffer, s string) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if strings.Contains(log.String(), s) {

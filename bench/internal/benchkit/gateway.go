@@ -18,6 +18,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/partnermail/partnermail/internal/testenv"
 )
 
 // Build compiles ./cmd/partnermail (run from the repository root) into dir.
@@ -67,35 +68,12 @@ func NewEnv(bin, dir, backend, dsn, relay, extra string) (*Env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	if backend == "postgres" {
-		fmt.Fprintf(&b, "[storage]\ndriver = \"postgres\"\ndsn = %q\ndata_dir = %q\n", dsn, dir)
-	} else {
-		fmt.Fprintf(&b, "[storage]\ndriver = \"sqlite\"\ndata_dir = %q\n", dir)
+	if backend != "postgres" {
+		dsn = ""
 	}
-	b.WriteString(`[http]
-listen = "127.0.0.1:0"
-[smtp]
-listen = "127.0.0.1:0"
-auth_checks = "off"
-[submission]
-listen = "127.0.0.1:0"
-insecure_auth = true
-[imap]
-listen = "127.0.0.1:0"
-insecure_auth = true
-[tokens]
-keys = [ { id = 1, secret = "0123456789abcdef0123456789abcdef" } ]
-[log]
-level = "warn"
-`)
-	if relay != "" {
-		host, port, _ := strings.Cut(relay, ":")
-		fmt.Fprintf(&b, "[outbound]\nmode = \"relay\"\n[outbound.relay]\nhost = %q\nport = %s\ntls_mode = \"none\"\n", host, port)
-	}
-	b.WriteString(extra)
+	text := testenv.GatewayConfig(dir, dsn, relay, "warn") + extra
 	conf := filepath.Join(dir, "partnermail.toml")
-	if err := os.WriteFile(conf, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
 	return &Env{Bin: bin, Dir: dir, Conf: conf, Backend: backend}, nil
@@ -117,32 +95,15 @@ func (e *Env) Run(stdin string, args ...string) (string, error) {
 type Gateway struct {
 	cmd   *exec.Cmd
 	Addrs map[string]string // listener name → address
-	log   *lockedBuffer
+	log   *testenv.SyncBuffer
 	done  chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var listenerLine = regexp.MustCompile(`^  (\S+)\s+(127\.0\.0\.1:\d+)$`)
 
 // Serve starts `serve` and waits for its banner.
 func (e *Env) Serve() (*Gateway, error) {
-	g := &Gateway{Addrs: map[string]string{}, log: &lockedBuffer{}, done: make(chan struct{})}
+	g := &Gateway{Addrs: map[string]string{}, log: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	g.cmd = exec.Command(e.Bin, "--config", e.Conf, "serve")
 	pr, pw := io.Pipe()
 	g.cmd.Stdout, g.cmd.Stderr = g.log, pw
