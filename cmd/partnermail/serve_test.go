@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,22 +22,7 @@ import (
 func startServe(t *testing.T, extraConfig string, args ...string) (addrs map[string]string, stderr *testenv.SyncBuffer, stop func() int) {
 	t.Helper()
 	dir := t.TempDir()
-	conf := fmt.Sprintf(`[storage]
-data_dir = %q
-[http]
-listen = "127.0.0.1:0"
-[smtp]
-listen = "127.0.0.1:0"
-auth_checks = "off"
-[submission]
-listen = "127.0.0.1:0"
-insecure_auth = true
-[imap]
-listen = "127.0.0.1:0"
-insecure_auth = true
-[tokens]
-keys = [ { id = 1, secret = "0123456789abcdef0123456789abcdef" } ]
-%s`, dir, extraConfig)
+	conf := testenv.GatewayConfig(dir, "", "", "info") + extraConfig
 	if strings.Contains(extraConfig, "[http]\n") {
 		conf = strings.Replace(conf, "[http]\nlisten = \"127.0.0.1:0\"\n", "", 1)
 	}
