@@ -6,12 +6,9 @@
 package main
 
 import (
-	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"log"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +45,7 @@ func main() {
 	backends := map[string]string{"sqlite": fmt.Sprintf("[storage]\ndriver = \"sqlite\"\ndata_dir = %q\n", filepath.Join(dir, "data"))}
 	order := []string{"sqlite"}
 	if *pg != "" {
-		schemaDSN, drop, err := schema(*pg)
+		schemaDSN, drop, err := benchkit.Schema(*pg, "bench_import")
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -93,28 +90,4 @@ func writeCSV(path string, n int) error {
 		fmt.Fprintf(&b, "Team %05d,Resellers,,approved,member%05d@team%05d.example,Member %d,%t\n", team, i, team, i, i%7 != 0)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
-}
-
-// schema creates a fresh schema and returns dsn pointing at it.
-func schema(dsn string) (string, func(), error) {
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	name := fmt.Sprintf("bench_import_%d", time.Now().UnixNano())
-	if _, err := db.ExecContext(context.Background(), "CREATE SCHEMA "+name); err != nil {
-		db.Close()
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		db.Exec("DROP SCHEMA " + name + " CASCADE")
-		db.Close()
-	}, nil
 }
