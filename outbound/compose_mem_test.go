@@ -107,7 +107,7 @@ func TestComposeMemory(t *testing.T) {
 		if string(got) != string(want) {
 			t.Fatalf("%s: attachment read back differs (sha256 %x, want %x)", mode.name, got, want)
 		}
-		growth := int64(peak) - int64(before.HeapInuse)
+		growth := s.Growth(before.HeapInuse)
 		t.Logf("%s: email %d bytes (attachment %d) written and parsed in %v; HeapInuse before %.1f MiB, peak %.1f MiB (+%.1f MiB); TotalAlloc %.1f MiB",
 			mode.name, written, size, elapsed.Round(time.Millisecond), composeMiB(before.HeapInuse), composeMiB(peak),
 			float64(growth)/(1<<20), composeMiB(after.TotalAlloc-before.TotalAlloc))

@@ -127,7 +127,7 @@ func walkMemory(t *testing.T, blobs Blobs, checkAlloc bool, maxGrowth int64) {
 		t.Fatalf("Attachments = %+v", res.Attachments)
 	}
 	alloc := after.TotalAlloc - before.TotalAlloc
-	growth := int64(peak) - int64(before.HeapInuse)
+	growth := s.Growth(before.HeapInuse)
 	t.Logf("message %d bytes (PDF %d) in %v (%.0f MB/s); HeapInuse before %.1f MiB, peak %.1f MiB (+%.1f MiB); TotalAlloc during walk %.1f MiB",
 		res.RawSize, pdfSize, elapsed.Round(time.Millisecond), float64(res.RawSize)/1e6/elapsed.Seconds(),
 		mib(before.HeapInuse), mib(peak), float64(growth)/(1<<20), mib(alloc))
