@@ -124,6 +124,15 @@ type fileBlob struct {
 
 func (f *fileBlob) Size() int64 { return f.size }
 
+// Writeback of a large blob file starts every writebackEvery bytes, in
+// ranges ending on a writebackAlign boundary, so that the disk writes
+// while the message is still arriving and the fsync at Commit finds
+// little left to flush.
+const (
+	writebackEvery = 4 << 20
+	writebackAlign = 1 << 20
+)
+
 // fileWriter buffers up to Config.InlineBlobMax bytes in memory and spills to a
 // temporary file beyond that.
 type fileWriter struct {
@@ -132,6 +141,10 @@ type fileWriter struct {
 	buf  []byte
 	f    *os.File // nil while the blob is small
 	done bool
+	// off is the file's size; writeback was started up to queued, or
+	// never is again when noWB (the kernel or file system refused).
+	off, queued int64
+	noWB        bool
 }
 
 func (w *fileWriter) Write(p []byte) (int, error) {
@@ -148,16 +161,34 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 			return 0, fmt.Errorf("blob temp file: %w", err)
 		}
 		w.f = f
-		if _, err := f.Write(w.buf); err != nil {
+		n, err := f.Write(w.buf)
+		w.off += int64(n)
+		if err != nil {
 			return 0, fmt.Errorf("write blob: %w", err)
 		}
 		w.buf = nil
 	}
 	n, err := w.f.Write(p)
+	w.off += int64(n)
 	if err != nil {
 		return n, fmt.Errorf("write blob: %w", err)
 	}
+	w.writeback()
 	return n, nil
+}
+
+// writeback starts writing the file's full megabytes to disk once enough
+// have accumulated. It is advisory: a refusal only turns it off.
+func (w *fileWriter) writeback() {
+	if w.noWB || w.off-w.queued < writebackEvery {
+		return
+	}
+	end := w.off &^ (writebackAlign - 1)
+	if err := startWriteback(w.f, w.queued, end-w.queued); err != nil {
+		w.noWB = true
+		return
+	}
+	w.queued = end
 }
 
 func (w *fileWriter) Commit(ctx context.Context) (string, error) {
