@@ -9,6 +9,8 @@
 //   - one 100 MB message: time, and the process's peak RSS above idle;
 //   - one 300 MB message: peak RSS above idle.
 //
+// Usage:
+//
 //	go run ./bench/inbound [-quick] [-postgres DSN]
 package main
 
