@@ -2,7 +2,6 @@ package mimewalk
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -165,80 +164,4 @@ func (e *errWriter) Write(p []byte) (int, error) {
 		return 0, e.err
 	}
 	return len(p), nil
-}
-
-// b64clean feeds base64.StdEncoding only well-formed quanta: per RFC 2045
-// section 6.8 characters outside the alphabet are ignored; the data ends at
-// the first "="; a last incomplete quantum is padded (2 or 3 characters) or
-// dropped (1 character, recorded as a defect). So malformed base64 decodes
-// to what is parseable and never fails.
-type b64clean struct {
-	r    io.Reader
-	wk   *walk
-	buf  []byte
-	obuf []byte
-	out  []byte
-	hold [4]byte
-	nh   int
-	end  bool
-	err  error
-}
-
-func newBase64(r io.Reader, wk *walk) io.Reader {
-	return base64.NewDecoder(base64.StdEncoding, &b64clean{r: r, wk: wk, buf: make([]byte, 8<<10), obuf: make([]byte, 0, 8<<10+16)})
-}
-
-// b64alphabet marks the characters of the base64 alphabet (RFC 4648 Table 1).
-var b64alphabet = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
-		t[c] = true
-	}
-	return t
-}()
-
-func (b *b64clean) Read(p []byte) (int, error) {
-	for len(b.out) == 0 {
-		if b.err != nil {
-			return 0, b.err
-		}
-		var n int
-		var err error
-		if !b.end {
-			n, err = b.r.Read(b.buf)
-		} else {
-			err = io.EOF
-		}
-		out := append(b.obuf[:0], b.hold[:b.nh]...)
-		for _, c := range b.buf[:n] {
-			if b64alphabet[c] {
-				out = append(out, c)
-			} else if c == '=' {
-				b.end = true
-				break
-			}
-		}
-		full := len(out) &^ 3
-		b.nh = copy(b.hold[:], out[full:])
-		out = out[:full]
-		if err != nil || b.end {
-			switch b.nh {
-			case 1:
-				if b.wk != nil {
-					b.wk.defect("base64 data ends with a lone character")
-				}
-			case 2, 3:
-				out = append(out, b.hold[:b.nh]...)
-				out = append(out, "=="[:4-b.nh]...)
-			}
-			b.nh = 0
-			if err == nil {
-				err = io.EOF
-			}
-			b.err = err
-		}
-		b.out = out
-	}
-	n := copy(p, b.out)
-	b.out = b.out[n:]
-	return n, nil
 }
