@@ -6,6 +6,7 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
@@ -263,7 +264,21 @@ func (c *capture) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *capture) String() string { return strings.ToValidUTF8(c.b.String(), "\uFFFD") }
+// String returns the text with invalid UTF-8 replaced; a replacement
+// (3 bytes) can be longer than what it replaces, so the result is cut
+// again to max, on a character boundary.
+func (c *capture) String() string {
+	s := strings.ToValidUTF8(c.b.String(), "\uFFFD")
+	if len(s) > c.max && c.max > 0 {
+		c.cut = true
+		s = s[:c.max]
+		if r, size := utf8.DecodeLastRuneInString(s); r == utf8.RuneError && size == 1 {
+			_, size = lastRune(s) // the cut split the last character
+			s = s[:len(s)-size]
+		}
+	}
+	return s
+}
 
 // cleanName makes a sent file name safe to store and show: no path, no
 // control characters, at most 200 bytes.

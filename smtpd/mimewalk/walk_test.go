@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func newTestWalker(t testing.TB) (*Walker, *fileBlobs) {
@@ -458,6 +459,20 @@ func TestWalkConnectionKilled(t *testing.T) {
 		}
 		if blobs.committed() != 0 || res.RawKey != "" {
 			t.Errorf("cut at %d: blobs left behind", cut)
+		}
+	}
+}
+
+// TestCaptureCutAfterRepair: invalid bytes become U+FFFD (3 bytes each),
+// and the repaired text must still fit MaxTextBytes, cut on a character.
+func TestCaptureCutAfterRepair(t *testing.T) {
+	for _, in := range []string{strings.Repeat("\xffa", 5), "é" + strings.Repeat("\xffa", 4), "€€€\xff"} {
+		var c capture
+		c.start(10)
+		c.Write([]byte(in))
+		got := c.String()
+		if len(got) > 10 || !utf8.ValidString(got) || !c.cut {
+			t.Errorf("capture(%q).String() = %q (cut %v), want valid UTF-8 of at most 10 bytes, cut", in, got, c.cut)
 		}
 	}
 }
