@@ -1,6 +1,7 @@
 package mimewalk
 
 import (
+	"bytes"
 	"encoding/base64"
 	"io"
 )
@@ -14,11 +15,14 @@ const b64chunk = 64 << 10
 // characters) or dropped (1 character, recorded as a defect). So
 // malformed base64 decodes to what is parseable and never fails; only an
 // error of the underlying reader comes through.
+//
+// Well-formed input (whole lines of the alphabet) is decoded as it is,
+// line breaks included; anything else goes through a filter first.
 type b64reader struct {
 	r   io.Reader
 	wk  *walk  // for defects; may be nil
 	in  []byte // encoded input; a quantum's worth of room past b64chunk for the padding
-	nh  int    // alphabet characters carried over at the start of in (< 4)
+	nc  int    // input carried over at the start of in, none of it "="
 	out []byte // decoded but not yet returned, when the caller's buffer was small
 	dec []byte // backing array of out
 	end bool   // "=" seen: the data is over
@@ -50,15 +54,12 @@ func (b *b64reader) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.err
 		}
-		// Decode straight into p when it can hold all a chunk decodes to.
-		want := min(b64chunk, len(p)/3*4) - b.nh
+		// Decode straight into p when it can hold all a chunk decodes to
+		// (at most 3 bytes for every 4 of input).
+		want := min(b64chunk, len(p)/3*4) - b.nc
 		direct := want >= 4
 		if !direct {
-			want = b64chunk - b.nh
-		}
-		full := b.fill(want)
-		if full == 0 {
-			continue
+			want = b64chunk - b.nc
 		}
 		dst := p
 		if !direct {
@@ -67,12 +68,10 @@ func (b *b64reader) Read(p []byte) (int, error) {
 			}
 			dst = b.dec
 		}
-		n, err := base64.StdEncoding.Decode(dst, b.in[:full])
-		if err != nil { // cannot happen: fill leaves only padded quanta of the alphabet
-			b.err = err
+		n, ok := b.decode(dst, want)
+		if !ok {
+			continue
 		}
-		// The carried-over characters move to the front for the next fill.
-		b.nh = copy(b.in, b.in[full:full+b.nh])
 		if direct {
 			return n, nil
 		}
@@ -80,44 +79,80 @@ func (b *b64reader) Read(p []byte) (int, error) {
 	}
 }
 
-// fill reads up to want encoded bytes after the carried-over characters,
-// keeps only the alphabet and returns how many bytes at the start of in
-// are whole quanta to decode; the rest (b.nh) is carried over. At the end
-// of the data the last quantum is padded or dropped and b.err is set.
-func (b *b64reader) fill(want int) int {
-	w := b.nh
+// decode reads up to want more bytes of input and decodes what it can into
+// dst. ok is false when there was nothing to decode yet.
+func (b *b64reader) decode(dst []byte, want int) (int, bool) {
+	w := b.nc
 	var err error
-	for !b.end && err == nil && w+4 <= b.nh+want {
+	for w < b.nc+want && err == nil {
 		var n int
-		n, err = b.r.Read(b.in[w : b.nh+want])
-		for _, c := range b.in[w : w+n] {
-			if b64alphabet[c] {
-				b.in[w] = c
-				w++
-			} else if c == '=' {
-				b.end = true
-				break
-			}
-		}
+		n, err = b.r.Read(b.in[w : b.nc+want])
+		w += n
 		if n == 0 && err == nil {
 			break // let the caller retry rather than spin here
 		}
 	}
-	full := w &^ 3
-	b.nh = w - full
+	if err == nil {
+		if cut, ok := b.wellFormed(w); ok {
+			if n, derr := base64.StdEncoding.Decode(dst, b.in[:cut]); derr == nil {
+				b.nc = copy(b.in, b.in[cut:w])
+				return n, n > 0
+			}
+		}
+	}
+	full := b.filter(w, err)
+	n, derr := base64.StdEncoding.Decode(dst, b.in[:full])
+	if derr != nil { // cannot happen: filter leaves only padded quanta of the alphabet
+		b.err = derr
+	}
+	b.nc = copy(b.in, b.in[full:full+b.nc])
+	return n, n > 0 || b.err != nil
+}
+
+// wellFormed reports whether in[:cut], the whole lines of in[:w], may be
+// given to Decode as they are: no "=" in all of in[:w] (the end of the
+// data goes through filter) and a whole number of quanta once line breaks
+// are left out. Decode itself then refuses any other stray character.
+func (b *b64reader) wellFormed(w int) (cut int, ok bool) {
+	in := b.in[:w]
+	if bytes.IndexByte(in, '=') >= 0 {
+		return 0, false
+	}
+	cut = bytes.LastIndexByte(in, '\n') + 1
+	n := cut - bytes.Count(in[:cut], []byte{'\n'}) - bytes.Count(in[:cut], []byte{'\r'})
+	return cut, cut > 0 && n%4 == 0
+}
+
+// filter keeps only the alphabet of in[:w], in place, and returns how many
+// bytes at the start of in are whole quanta to decode; the rest (b.nc, at
+// most 3) is carried over. At the end of the data (an "=", or err) the
+// last quantum is padded or dropped and b.err is set.
+func (b *b64reader) filter(w int, err error) int {
+	k := 0
+	for _, c := range b.in[:w] {
+		if b64alphabet[c] {
+			b.in[k] = c
+			k++
+		} else if c == '=' {
+			b.end = true
+			break
+		}
+	}
+	full := k &^ 3
+	b.nc = k - full
 	if err == nil && !b.end {
 		return full
 	}
-	switch b.nh {
+	switch b.nc {
 	case 1:
 		if b.wk != nil {
 			b.wk.defect("base64 data ends with a lone character")
 		}
 	case 2, 3:
-		copy(b.in[full+b.nh:full+4], "==")
+		copy(b.in[full+b.nc:full+4], "==")
 		full += 4
 	}
-	b.nh = 0
+	b.nc = 0
 	if err == nil {
 		err = io.EOF
 	}
