@@ -6,8 +6,13 @@ import (
 	"io"
 )
 
-// b64chunk is how much encoded input a base64 reader takes in at a time.
-const b64chunk = 64 << 10
+// A base64 reader takes in up to b64small bytes of encoded input at a
+// time, and b64chunk once the part has proved longer than that (most
+// base64 parts are small: a logo, an HTML body).
+const (
+	b64small = 8 << 10
+	b64chunk = 64 << 10
+)
 
 // b64reader decodes base64 leniently, a buffer at a time: per RFC 2045
 // section 6.8 characters outside the alphabet are ignored; the data ends
@@ -19,18 +24,19 @@ const b64chunk = 64 << 10
 // Well-formed input (whole lines of the alphabet) is decoded as it is,
 // line breaks included; anything else goes through a filter first.
 type b64reader struct {
-	r   io.Reader
-	wk  *walk  // for defects; may be nil
-	in  []byte // encoded input; a quantum's worth of room past b64chunk for the padding
-	nc  int    // input carried over at the start of in, none of it "="
-	out []byte // decoded but not yet returned, when the caller's buffer was small
-	dec []byte // backing array of out
-	end bool   // "=" seen: the data is over
-	err error  // sticky: io.EOF or the read error
+	r    io.Reader
+	wk   *walk  // for defects; may be nil
+	in   []byte // encoded input; a quantum's worth of room past the chunk for the padding
+	nc   int    // input carried over at the start of in, none of it "="
+	out  []byte // decoded but not yet returned, when the caller's buffer was small
+	dec  []byte // backing array of out
+	end  bool   // "=" seen: the data is over
+	long bool   // a read filled in: the part is long, use b64chunk
+	err  error  // sticky: io.EOF or the read error
 }
 
 func newBase64(r io.Reader, wk *walk) io.Reader {
-	return &b64reader{r: r, wk: wk, in: make([]byte, b64chunk+4)}
+	return &b64reader{r: r, wk: wk, in: make([]byte, b64small+4)}
 }
 
 // b64alphabet marks the characters of the base64 alphabet (RFC 4648 Table 1).
@@ -54,17 +60,23 @@ func (b *b64reader) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.err
 		}
+		if b.long && len(b.in) < b64chunk+4 {
+			in := make([]byte, b64chunk+4)
+			copy(in, b.in[:b.nc])
+			b.in = in
+		}
 		// Decode straight into p when it can hold all a chunk decodes to
 		// (at most 3 bytes for every 4 of input).
-		want := min(b64chunk, len(p)/3*4) - b.nc
+		chunk := len(b.in) - 4
+		want := min(chunk, len(p)/3*4) - b.nc
 		direct := want >= 4
 		if !direct {
-			want = b64chunk - b.nc
+			want = chunk - b.nc
 		}
 		dst := p
 		if !direct {
-			if b.dec == nil {
-				b.dec = make([]byte, (b64chunk+4)/4*3)
+			if len(b.dec) < len(b.in)/4*3 {
+				b.dec = make([]byte, len(b.in)/4*3)
 			}
 			dst = b.dec
 		}
@@ -92,6 +104,7 @@ func (b *b64reader) decode(dst []byte, want int) (int, bool) {
 			break // let the caller retry rather than spin here
 		}
 	}
+	b.long = b.long || w == len(b.in)-4
 	if err == nil {
 		if cut, ok := b.wellFormed(w); ok {
 			if n, derr := base64.StdEncoding.Decode(dst, b.in[:cut]); derr == nil {

@@ -79,6 +79,7 @@ func FuzzBase64(f *testing.F) {
 	f.Add("aGVs\r\nbG8g*d29y\r\n!bGQ=\r\n", uint16(1))
 	f.Add(b64lines(bytes.Repeat([]byte("partner data \x00\xff"), 300)), uint16(4096))
 	f.Add("QUJD\nRA\nQUJDRA\r\n", uint16(3))
+	f.Add(b64lines(bytes.Repeat([]byte("longer than the first chunk"), 1000)), uint16(100))
 	f.Fuzz(func(t *testing.T, in string, size uint16) {
 		want := refBase64(in)
 		r := newBase64(strings.NewReader(in), nil)
