@@ -109,13 +109,17 @@ func (l *limitListener) sweep(now time.Time) {
 	}
 }
 
-// limitedConn releases its slot once, on the first Close.
+// limitedConn releases its slot once, on the first Close. Its reads go
+// through bufferedReads.
 type limitedConn struct {
 	net.Conn
 	l    *limitListener
 	ip   netip.Addr
 	once sync.Once
+	rd   bufferedReads
 }
+
+func (c *limitedConn) Read(p []byte) (int, error) { return c.rd.read(c.Conn, p) }
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -171,6 +172,24 @@ func TestStartTLS(t *testing.T) {
 	}
 	if n := len(e.messages(th.ID)); n != 2 {
 		t.Errorf("thread has %d messages, want 2", n)
+	}
+	// A large message on the same connection: past readBufAfter the
+	// connection's reads are buffered underneath TLS.
+	pdf := pdfBytes(3 << 20)
+	ct, body := withFiles("Signed.", "signed.pdf", "application/pdf", pdf)
+	msg := mail(e.f.Ann.Email, to, "Re", body, "MIME-Version: 1.0", ct, "Message-ID: <tls-big@acme-acme.example>")
+	if err := c.SendMail(e.f.Ann.Email, []string{to}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	ms := e.messages(th.ID)
+	if len(ms) != 3 || len(ms[2].Attachments) != 1 {
+		t.Fatalf("thread has %d messages, the last with attachments %+v; want 3, one PDF", len(ms), ms[len(ms)-1].Attachments)
+	}
+	if got := e.readBlob(ms[2].Attachments[0].BlobKey); !bytes.Equal(got, pdf) {
+		t.Errorf("attachment over TLS differs from the PDF sent (%d bytes, want %d)", len(got), len(pdf))
+	}
+	if got := e.readBlob(ms[2].RawKey); string(got) != msg {
+		t.Errorf("raw message over TLS not stored byte-exact (%d bytes, want %d)", len(got), len(msg))
 	}
 }
 
