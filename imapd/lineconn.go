@@ -110,13 +110,50 @@ func (c *lineConn) endOfLine(line []byte) {
 const (
 	writeBuf   = 32 << 10
 	flushDelay = time.Millisecond
+	// flushTimeout bounds a write of buffered bytes when no deadline was
+	// asked for (a client that stopped reading).
+	flushTimeout = 30 * time.Second
 )
 
 type writeState struct {
-	mu    sync.Mutex
-	buf   []byte
-	timer *time.Timer
-	err   error
+	mu       sync.Mutex
+	buf      []byte
+	timer    *time.Timer
+	err      error
+	deadline time.Time // the write deadline asked for
+	applied  time.Time // the one set on the connection
+}
+
+// SetWriteDeadline notes the deadline for the next network write:
+// imapserver sets and clears one around every response line, which
+// would cost two timer updates per line of a 100,000-message FETCH. The
+// deadline is set on the connection once per write (flushLocked).
+func (c *lineConn) SetWriteDeadline(t time.Time) error {
+	c.w.mu.Lock()
+	c.w.deadline = t
+	c.w.mu.Unlock()
+	return nil
+}
+
+// SetDeadline sets the read deadline and notes the write one.
+func (c *lineConn) SetDeadline(t time.Time) error {
+	c.SetWriteDeadline(t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// applyDeadline sets the write deadline for a network write, when it
+// changed; w.mu is held.
+func (c *lineConn) applyDeadline() error {
+	w := &c.w
+	dl := w.deadline
+	if dl.IsZero() {
+		dl = time.Now().Add(flushTimeout)
+	}
+	if dl.Equal(w.applied) {
+		return nil
+	}
+	w.applied = dl
+	return c.Conn.SetWriteDeadline(dl)
 }
 
 func (c *lineConn) Write(p []byte) (int, error) {
@@ -131,6 +168,9 @@ func (c *lineConn) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		if len(p) >= writeBuf {
+			if err := c.applyDeadline(); err != nil {
+				return 0, err
+			}
 			return c.Conn.Write(p)
 		}
 	}
@@ -155,6 +195,10 @@ func (c *lineConn) flushLocked() error {
 	w := &c.w
 	if len(w.buf) == 0 || w.err != nil {
 		return w.err
+	}
+	if err := c.applyDeadline(); err != nil {
+		w.err = err
+		return err
 	}
 	_, err := c.Conn.Write(w.buf)
 	w.buf = w.buf[:0]
