@@ -147,8 +147,8 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 	sel.static(c)
 	n := needs{flags: map[string]bool{}}
 	n.add(c, sel.mb.Virtual())
-	all := sel.view.resolve(imap.SeqSet{{Start: 1, Stop: 0}})
 	st := s.srv.cfg.Store
+	n32 := sel.view.len()
 	var bits flagBits
 	if sel.mb.Virtual() && len(n.flags) > 0 {
 		// Shared flags come from one query per flag, as bitsets over the
@@ -161,7 +161,7 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 			if err != nil {
 				return nil, s.internal("search", err)
 			}
-			b := make([]uint64, (len(all)+63)/64)
+			b := make([]uint64, (n32+63)/64)
 			if !has {
 				for i := range b {
 					b[i] = ^uint64(0)
@@ -176,6 +176,50 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 		}
 	}
 	perMessage := n.msg || n.light || n.header || n.body
+	var matched []pair
+	if !perMessage && (bits != nil || len(n.flags) == 0) {
+		matched = sel.pairsOf(sel.matchBits(c, bits))
+	} else {
+		var err error
+		if matched, err = s.searchEach(c, n, bits); err != nil {
+			return nil, err
+		}
+	}
+	data := &imap.SearchData{}
+	var seqs imap.SeqSet
+	var uids imap.UIDSet
+	var saved []uint32
+	for _, p := range matched {
+		num := p.seq
+		if kind == imapserver.NumKindUID {
+			num = p.uid
+		}
+		seqs.AddNum(p.seq)
+		uids.AddNum(imap.UID(p.uid))
+		saved = append(saved, p.uid)
+		if data.Min == 0 || num < data.Min {
+			data.Min = num
+		}
+		data.Max = max(data.Max, num)
+		data.Count++
+	}
+	if kind == imapserver.NumKindUID {
+		data.All = uids
+	} else {
+		data.All = seqs
+	}
+	if opts.ReturnSave {
+		sel.saved = saved
+	}
+	return data, nil
+}
+
+// searchEach evaluates c on every message of the view, reading the
+// messages when the criteria need them.
+func (s *session) searchEach(c *imap.SearchCriteria, n needs, bits flagBits) ([]pair, error) {
+	sel, st := s.sel, s.srv.cfg.Store
+	perMessage := n.msg || n.light || n.header || n.body
+	all := sel.view.resolve(imap.SeqSet{{Start: 1, Stop: 0}})
 	var matched []pair
 	cands := make([]candidate, 0, min(len(all), fetchChunk))
 	for len(all) > 0 {
@@ -208,33 +252,7 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 			}
 		}
 	}
-	data := &imap.SearchData{}
-	var seqs imap.SeqSet
-	var uids imap.UIDSet
-	var saved []uint32
-	for _, p := range matched {
-		num := p.seq
-		if kind == imapserver.NumKindUID {
-			num = p.uid
-		}
-		seqs.AddNum(p.seq)
-		uids.AddNum(imap.UID(p.uid))
-		saved = append(saved, p.uid)
-		if data.Min == 0 || num < data.Min {
-			data.Min = num
-		}
-		data.Max = max(data.Max, num)
-		data.Count++
-	}
-	if kind == imapserver.NumKindUID {
-		data.All = uids
-	} else {
-		data.All = seqs
-	}
-	if opts.ReturnSave {
-		sel.saved = saved
-	}
-	return data, nil
+	return matched, nil
 }
 
 func day(t time.Time) time.Time {
