@@ -225,10 +225,14 @@ func (s *Store) IMAPChanges(ctx context.Context, companyID, mailboxID int64, sin
 	}
 	var out []storage.IMAPChange
 	if mb.Virtual() {
+		// From the changed messages to their UIDs: CROSS JOIN keeps
+		// SQLite to that order, and +u.uid keeps it from walking the
+		// mailbox's UIDs by the uid bound (every row of a 100k INBOX).
 		rows, err := db.Query(ctx, `SELECT u.uid, m.seen, m.answered, m.flagged, m.id, m.direction FROM messages m
-			JOIN imap_uids u ON u.mailbox_id = ? AND u.message_id = m.id
-			WHERE m.company_id = ? AND m.modseq > ? AND m.modseq <= ? AND u.uid < ? ORDER BY u.uid`,
-			mailboxID, companyID, since, until, int64(uidNext))
+			CROSS JOIN imap_uids u
+			WHERE m.company_id = ? AND m.modseq > ? AND m.modseq <= ? AND u.mailbox_id = ? AND u.message_id = m.id
+			AND +u.uid < ? ORDER BY u.uid`,
+			companyID, since, until, mailboxID, int64(uidNext))
 		if err != nil {
 			return nil, fmt.Errorf("imap changes: %w", err)
 		}
@@ -337,7 +341,9 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 				var q string
 				var args []any
 				if mb.Virtual() {
-					q = `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE company_id = ? AND id IN (` + placeholders(n) + `)`
+					// +company_id: by the ids, not by walking the
+					// company's messages (SQLite's choice otherwise).
+					q = `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE +company_id = ? AND id IN (` + placeholders(n) + `)`
 					args = []any{slices.Contains(nf, flagSeen), slices.Contains(nf, flagAnswered), slices.Contains(nf, flagFlagged), modseq, companyID}
 				} else {
 					q = `UPDATE imap_uids SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid IN (` + placeholders(n) + `)`

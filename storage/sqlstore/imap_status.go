@@ -78,10 +78,13 @@ func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, fl
 		q := `SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message_id
 			WHERE u.mailbox_id = ? AND ` + col + ` = ? ORDER BY u.uid`
 		args := []any{mailboxID, set}
-		if col == "m.seen" && !set { // few: from the messages_unseen index
-			q = `SELECT u.uid FROM messages m JOIN imap_uids u ON u.mailbox_id = ? AND u.message_id = m.id
-				WHERE m.company_id = ? AND m.seen = FALSE ORDER BY u.uid`
-			args = []any{mailboxID, companyID}
+		if col == "m.seen" && !set {
+			// Few: from the messages_unseen index to the UIDs (CROSS
+			// JOIN keeps SQLite to that order rather than walking every
+			// UID of the mailbox to return them sorted).
+			q = `SELECT u.uid FROM messages m CROSS JOIN imap_uids u
+				WHERE m.company_id = ? AND m.seen = FALSE AND u.mailbox_id = ? AND u.message_id = m.id ORDER BY u.uid`
+			args = []any{companyID, mailboxID}
 		}
 		rows, err := db.Query(ctx, q, args...)
 		if err != nil {
@@ -201,12 +204,13 @@ func (s *Store) IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]
 	err := s.write(ctx, func(tx *Tx) error {
 		for len(ids) > 0 {
 			n := min(len(ids), 300)
-			// Only messages of the company get a cache row.
+			// Only messages of the company get a cache row (+company_id:
+			// found by id, not by walking the company's messages).
 			args := []any{companyID}
 			for _, id := range ids[:n] {
 				args = append(args, id)
 			}
-			rows, err := tx.Query(ctx, `SELECT id FROM messages WHERE company_id = ? AND id IN (`+placeholders(n)+`)`, args...)
+			rows, err := tx.Query(ctx, `SELECT id FROM messages WHERE +company_id = ? AND id IN (`+placeholders(n)+`)`, args...)
 			if err != nil {
 				return err
 			}
