@@ -49,6 +49,22 @@ func newTestServer(t testing.TB, driver string) *testEnv {
 	f := storagetest.NewFixture(t, st, "acme")
 	e := &testEnv{t: t, st: st, f: f}
 	e.setPasswords(f.Company.ID)
+	e.srv, e.addr = startServer(t, st)
+	return e
+}
+
+// another is a second testEnv over the same store with a server of its
+// own (its own caches and notification hub): another process sharing
+// the database.
+func (e *testEnv) another() *testEnv {
+	o := &testEnv{t: e.t, st: e.st, f: e.f}
+	o.srv, o.addr = startServer(e.t, e.st)
+	return o
+}
+
+// startServer starts a server over st on 127.0.0.1:0.
+func startServer(t testing.TB, st *sqlstore.Store) (*Server, string) {
+	t.Helper()
 	tokens, err := threading.NewTokens([]threading.Key{{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}}, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +92,7 @@ func newTestServer(t testing.TB, driver string) *testEnv {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	e.srv, e.addr = srv, l.Addr().String()
-	return e
+	return srv, l.Addr().String()
 }
 
 func (e *testEnv) setPasswords(companyID int64) {

@@ -157,7 +157,13 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 		for f := range n.flags {
 			// Most messages are read: ask for the unread ones.
 			has := f != strings.ToLower(string(imap.FlagSeen))
-			uids, err := st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, has)
+			var uids []uint32
+			var err error
+			if has {
+				uids, err = st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, has)
+			} else {
+				uids, err = s.srv.unseen.uids(s.ctx, st, s.company.ID, sel.mb.ID, sel.uidNext)
+			}
 			if err != nil {
 				return nil, s.internal("search", err)
 			}

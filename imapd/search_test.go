@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
@@ -83,4 +84,117 @@ func TestSearchFlagsBitsets(t *testing.T) {
 			t.Errorf("%d: SEARCH %+v = %v, want %v", i, crit, got, w)
 		}
 	}
+}
+
+// unseenOf returns UID SEARCH UNSEEN of c, after checking it against the
+// flags FETCH reads from the database.
+func unseenOf(t *testing.T, c *imapclient.Client) []imap.UID {
+	t.Helper()
+	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatalf("FETCH 1:* (UID FLAGS): %v", err)
+	}
+	var want []imap.UID
+	for _, m := range msgs {
+		if !slices.Contains(m.Flags, imap.FlagSeen) {
+			want = append(want, m.UID)
+		}
+	}
+	got, err := c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
+	if err != nil {
+		t.Fatalf("UID SEARCH UNSEEN: %v", err)
+	}
+	if !slices.Equal(got.AllUIDs(), want) {
+		t.Fatalf("UID SEARCH UNSEEN = %v, want %v", got.AllUIDs(), want)
+	}
+	return want
+}
+
+// TestUnseenCache: the unseen sets kept per mailbox follow STORE from
+// another session and from another process sharing the database, new
+// deliveries, and messages leaving a shared folder.
+func TestUnseenCache(t *testing.T) {
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		e := newTestServer(t, driver)
+		f := e.f
+		for i := 0; i < 5; i++ {
+			e.deliver(f, f.Acme, f.Ann, fmt.Sprintf("Subject %d", i), "body")
+		}
+		a := e.login(f.Admin.Email, nil)
+		selectBox(t, a, "INBOX")
+		if got := unseenOf(t, a); len(got) != 5 {
+			t.Fatalf("UNSEEN = %v, want 5 messages", got)
+		}
+		store := func(c *imapclient.Client, seq uint32, op imap.StoreFlagsOp) {
+			t.Helper()
+			err := c.Store(imap.SeqSetNum(seq), &imap.StoreFlags{Op: op, Flags: []imap.Flag{imap.FlagSeen}, Silent: true}, nil).Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Another session of this server.
+		b := e.login(f.Manager.Email, nil)
+		selectBox(t, b, "INBOX")
+		store(b, 1, imap.StoreFlagsAdd)
+		if got := unseenOf(t, a); len(got) != 4 {
+			t.Fatalf("UNSEEN after another session's STORE = %v, want 4 messages", got)
+		}
+		// Another process: its own server (and caches) on the database.
+		o := e.another()
+		c := o.login(f.Admin.Email, nil)
+		selectBox(t, c, "INBOX")
+		unseenOf(t, c)
+		store(c, 1, imap.StoreFlagsDel)
+		store(c, 2, imap.StoreFlagsAdd)
+		store(c, 3, imap.StoreFlagsAdd)
+		if got := unseenOf(t, a); len(got) != 3 {
+			t.Fatalf("UNSEEN after another process's STORE = %v, want 3 messages", got)
+		}
+		store(a, 3, imap.StoreFlagsDel)
+		if got := unseenOf(t, c); len(got) != 4 {
+			t.Fatalf("UNSEEN in the other process = %v, want 4 messages", got)
+		}
+		// New deliveries: a new session sees them at once, a after a sync.
+		e.deliver(f, f.Acme, f.Ann, "New", "body")
+		e.deliver(f, f.Solo, f.Sue, "New 2", "body")
+		d := e.login(f.Admin.Email, nil)
+		selectBox(t, d, "INBOX")
+		if got := unseenOf(t, d); len(got) != 6 {
+			t.Fatalf("UNSEEN with two new messages = %v, want 6", got)
+		}
+		time.Sleep(1100 * time.Millisecond) // a reads changes once a second without a wake-up
+		if err := a.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if got := unseenOf(t, a); len(got) != 6 {
+			t.Fatalf("UNSEEN after a sync = %v, want 6", got)
+		}
+		if err := c.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if got := unseenOf(t, c); len(got) != 6 {
+			t.Fatalf("UNSEEN in the other process after a sync = %v, want 6", got)
+		}
+		// Messages read leave Unread; sessions there keep them until
+		// EXPUNGE.
+		selectBox(t, a, "Unread")
+		selectBox(t, b, "Unread")
+		before := unseenOf(t, a)
+		store(b, 1, imap.StoreFlagsAdd)
+		store(b, 2, imap.StoreFlagsAdd)
+		if got := unseenOf(t, a); len(got) != len(before)-2 {
+			t.Fatalf("UNSEEN in Unread after reading two = %v, want %d messages", got, len(before)-2)
+		}
+		if err := a.Expunge().Close(); err != nil {
+			t.Fatal(err)
+		}
+		unseenOf(t, a)
+		store(b, 1, imap.StoreFlagsDel)
+		if err := a.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+		unseenOf(t, a)
+		selectBox(t, a, "Unread")
+		unseenOf(t, a)
+	})
 }

@@ -93,6 +93,7 @@ type Server struct {
 	cacheClosed bool
 	addrs       addrCache
 	views       viewCache
+	unseen      unseenCache
 	ctx         context.Context
 	cancel      context.CancelFunc
 
