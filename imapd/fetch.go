@@ -60,6 +60,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	if !markSeen && !needLight && !needRoot && !opts.InternalDate {
 		return s.fetchFlags(w, pairs, opts)
 	}
+	// ENVELOPE alone (a client listing a folder) reads lean rows.
+	envOnly := opts.Envelope && !markSeen && !needRoot && !opts.Flags && !opts.InternalDate && !opts.RFC822Size &&
+		len(opts.BodySection) == 0 && len(opts.BinarySection) == 0 && len(opts.BinarySectionSize) == 0
 	for len(pairs) > 0 {
 		chunk := pairs[:min(len(pairs), fetchChunk)]
 		pairs = pairs[len(chunk):]
@@ -76,9 +79,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		}
 		var msgs []storage.IMAPMessage
 		var err error
-		if needLight || needRoot {
+		switch {
+		case envOnly:
+			msgs, err = st.IMAPEnvelopes(s.ctx, s.company.ID, sel.mb.ID, uids)
+		case needLight || needRoot:
 			msgs, err = st.IMAPMessagesCached(s.ctx, s.company.ID, sel.mb.ID, uids, needRoot)
-		} else {
+		default:
 			msgs, err = st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
 		}
 		if err != nil {

@@ -40,6 +40,10 @@ type IMAPStore interface {
 	// IMAPMessagesCached is IMAPMessages with Cached filled in the same
 	// query (BodyStructure only when structure is true).
 	IMAPMessagesCached(ctx context.Context, companyID, mailboxID int64, uids []uint32, structure bool) ([]IMAPMessage, error)
+	// IMAPEnvelopes is IMAPMessagesCached reduced to what FETCH ENVELOPE
+	// reads: UID, MessageID, Gone, RawKey, Prefix, ThreadID and
+	// Cached.Envelope; the other fields are left zero.
+	IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]IMAPMessage, error)
 	// IMAPChanges lists the messages of a mailbox below uidNext whose
 	// flags changed, or which were expunged (private mailboxes), after
 	// modseq since and up to until.

@@ -1,0 +1,61 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// IMAPEnvelopes returns the messages of the given UIDs with only what
+// FETCH ENVELOPE reads, the cached envelope in the same query: a
+// 100,000-message FETCH 1:* (ENVELOPE) scans six columns a row instead
+// of IMAPMessagesCached's twenty-three.
+func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
+	db := s.read()
+	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	out := make([]storage.IMAPMessage, 0, len(uids))
+	i := 0
+	for _, run := range uidRuns(uids) {
+		rows, err := db.Query(ctx, `SELECT u.uid, COALESCE(u.message_id, 0), u.gone, u.raw_key, u.prefix,
+			COALESCE(m.raw_key, ''), COALESCE(m.thread_id, 0), COALESCE(e.envelope, '')
+			FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id LEFT JOIN imap_envelopes e ON e.message_id = u.message_id
+			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`, mailboxID, int64(run[0]), int64(run[1]))
+		if err != nil {
+			return nil, fmt.Errorf("imap envelopes: %w", err)
+		}
+		for rows.Next() {
+			var m storage.IMAPMessage
+			var uid int64
+			var mraw string
+			if err := rows.Scan(&uid, &m.MessageID, &m.Gone, &m.RawKey, &m.Prefix, &mraw, &m.ThreadID, &m.Cached.Envelope); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("imap envelopes: %w", err)
+			}
+			m.UID = uint32(uid)
+			if mb.Virtual() {
+				m.RawKey = mraw
+			} else {
+				m.ThreadID = 0
+			}
+			for i < len(uids) && uids[i] < m.UID {
+				i++
+			}
+			if i < len(uids) && uids[i] == m.UID {
+				out = append(out, m)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("imap envelopes: %w", err)
+		}
+	}
+	return out, nil
+}
