@@ -41,8 +41,8 @@ type IMAPStore interface {
 	// query (BodyStructure only when structure is true).
 	IMAPMessagesCached(ctx context.Context, companyID, mailboxID int64, uids []uint32, structure bool) ([]IMAPMessage, error)
 	// IMAPEnvelopes is IMAPMessagesCached reduced to what FETCH ENVELOPE
-	// reads: UID, MessageID, Gone, RawKey, Prefix, ThreadID and
-	// Cached.Envelope; the other fields are left zero.
+	// reads: UID, MessageID, RawKey, Prefix, ThreadID and
+	// Cached.Envelope; the other fields (Gone too) are left zero.
 	IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]IMAPMessage, error)
 	// IMAPChanges lists the messages of a mailbox below uidNext whose
 	// flags changed, or which were expunged (private mailboxes), after

@@ -22,29 +22,30 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 	slices.Sort(uids)
 	uids = slices.Compact(uids)
 	out := make([]storage.IMAPMessage, 0, len(uids))
+	// A shared message's blob and thread are the message's; a private
+	// one's blob and prefix are its own (no join).
+	q := `SELECT u.uid, COALESCE(u.message_id, 0), COALESCE(m.raw_key, ''), '', COALESCE(m.thread_id, 0), COALESCE(e.envelope, '')
+		FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id LEFT JOIN imap_envelopes e ON e.message_id = u.message_id
+		WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`
+	if !mb.Virtual() {
+		q = `SELECT u.uid, COALESCE(u.message_id, 0), u.raw_key, u.prefix, 0, COALESCE(e.envelope, '')
+			FROM imap_uids u LEFT JOIN imap_envelopes e ON e.message_id = u.message_id
+			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`
+	}
 	i := 0
 	for _, run := range uidRuns(uids) {
-		rows, err := db.Query(ctx, `SELECT u.uid, COALESCE(u.message_id, 0), u.gone, u.raw_key, u.prefix,
-			COALESCE(m.raw_key, ''), COALESCE(m.thread_id, 0), COALESCE(e.envelope, '')
-			FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id LEFT JOIN imap_envelopes e ON e.message_id = u.message_id
-			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`, mailboxID, int64(run[0]), int64(run[1]))
+		rows, err := db.Query(ctx, q, mailboxID, int64(run[0]), int64(run[1]))
 		if err != nil {
 			return nil, fmt.Errorf("imap envelopes: %w", err)
 		}
 		for rows.Next() {
 			var m storage.IMAPMessage
 			var uid int64
-			var mraw string
-			if err := rows.Scan(&uid, &m.MessageID, &m.Gone, &m.RawKey, &m.Prefix, &mraw, &m.ThreadID, &m.Cached.Envelope); err != nil {
+			if err := rows.Scan(&uid, &m.MessageID, &m.RawKey, &m.Prefix, &m.ThreadID, &m.Cached.Envelope); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("imap envelopes: %w", err)
 			}
 			m.UID = uint32(uid)
-			if mb.Virtual() {
-				m.RawKey = mraw
-			} else {
-				m.ThreadID = 0
-			}
 			for i < len(uids) && uids[i] < m.UID {
 				i++
 			}
