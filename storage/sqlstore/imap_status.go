@@ -298,13 +298,18 @@ func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids 
 	i := 0
 	for _, run := range uidRuns(uids) {
 		var q string
+		args := []any{mailboxID, int64(run[0]), int64(run[1])}
 		if mb.Virtual() {
-			q = `SELECT u.uid, m.seen, m.answered, m.flagged, m.id, m.direction FROM imap_uids u JOIN messages m ON m.id = u.message_id
+			// The id only of staff messages (delivery keywords): no
+			// direction string to read for each row.
+			q = `SELECT u.uid, m.seen, m.answered, m.flagged, CASE WHEN m.direction = ? THEN m.id ELSE 0 END
+				FROM imap_uids u JOIN messages m ON m.id = u.message_id
 				WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`
+			args = append([]any{storage.DirectionOut}, args...)
 		} else {
 			q = `SELECT uid, flags FROM imap_uids WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`
 		}
-		rows, err := db.Query(ctx, q, mailboxID, int64(run[0]), int64(run[1]))
+		rows, err := db.Query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("imap flags: %w", err)
 		}
@@ -313,12 +318,8 @@ func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids 
 			var c storage.IMAPChange
 			if mb.Virtual() {
 				var seen, answered, flagged bool
-				var dir string
-				err = rows.Scan(&uid, &seen, &answered, &flagged, &id, &dir)
+				err = rows.Scan(&uid, &seen, &answered, &flagged, &id)
 				c.Flags = sharedFlags(seen, answered, flagged)
-				if dir != storage.DirectionOut {
-					id = 0
-				}
 			} else {
 				var flags string
 				err = rows.Scan(&uid, &flags)
