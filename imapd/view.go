@@ -152,9 +152,11 @@ func (s *session) sharedPrefix(m storage.IMAPMessage) (string, string) {
 // and part trees (needRoot), from the caches or the blobs.
 func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot bool) ([]*msgInfo, error) {
 	out := make([]*msgInfo, len(msgs))
+	all := make([]msgInfo, len(msgs)) // one allocation, not one per message
 	var ids []int64
 	for i, m := range msgs {
-		mi := &msgInfo{m: m, strip: m.MessageID != 0 && s.srv.cfg.AuthservID != "", sess: s, virtual: virtual}
+		mi := &all[i]
+		*mi = msgInfo{m: m, strip: m.MessageID != 0 && s.srv.cfg.AuthservID != "", sess: s, virtual: virtual}
 		out[i] = mi
 		if !needLight && !needRoot {
 			continue

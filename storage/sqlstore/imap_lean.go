@@ -39,18 +39,20 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 			return nil, fmt.Errorf("imap envelopes: %w", err)
 		}
 		for rows.Next() {
-			var m storage.IMAPMessage
-			var uid int64
-			if err := rows.Scan(&uid, &m.MessageID, &m.RawKey, &m.Prefix, &m.ThreadID, &m.Cached.Envelope); err != nil {
+			// Into locals (a struct passed to Scan escapes: one heap
+			// object per row).
+			var uid, msgID, thread int64
+			var raw, prefix, env string
+			if err := rows.Scan(&uid, &msgID, &raw, &prefix, &thread, &env); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("imap envelopes: %w", err)
 			}
-			m.UID = uint32(uid)
-			for i < len(uids) && uids[i] < m.UID {
+			for i < len(uids) && int64(uids[i]) < uid {
 				i++
 			}
-			if i < len(uids) && uids[i] == m.UID {
-				out = append(out, m)
+			if i < len(uids) && int64(uids[i]) == uid {
+				out = append(out, storage.IMAPMessage{UID: uint32(uid), MessageID: msgID, RawKey: raw, Prefix: prefix,
+					ThreadID: thread, Cached: storage.IMAPCached{Envelope: env}})
 			}
 		}
 		rows.Close()
