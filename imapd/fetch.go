@@ -127,7 +127,16 @@ func (s *session) fetchFlags(w *imapserver.FetchWriter, pairs []pair, opts *imap
 // writeFlags writes FETCH (UID FLAGS) responses for the messages of
 // chunk, in order.
 func (s *session) writeFlags(w *imapserver.FetchWriter, chunk []pair, uid, flags bool) error {
-	fl, err := s.srv.cfg.Store.IMAPFlags(s.ctx, s.company.ID, s.sel.mb.ID, uidsOf(chunk))
+	sel, st := s.sel, s.srv.cfg.Store
+	var fl []storage.IMAPChange
+	cached := false
+	var err error
+	if sel.mb.Virtual() {
+		fl, cached, err = s.srv.flags.flags(s.ctx, st, s.company.ID, sel.mb.ID, sel.uidNext, uidsOf(chunk))
+	}
+	if err == nil && !cached {
+		fl, err = st.IMAPFlags(s.ctx, s.company.ID, sel.mb.ID, uidsOf(chunk))
+	}
 	if err != nil {
 		return s.internal("fetch flags", err)
 	}

@@ -162,7 +162,7 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 			if has {
 				uids, err = st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, has)
 			} else {
-				uids, err = s.srv.unseen.uids(s.ctx, st, s.company.ID, sel.mb.ID, sel.uidNext)
+				uids, err = s.srv.flags.unseen(s.ctx, st, s.company.ID, sel.mb.ID, sel.uidNext)
 			}
 			if err != nil {
 				return nil, s.internal("search", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
 
@@ -86,16 +87,20 @@ func TestSearchFlagsBitsets(t *testing.T) {
 	}
 }
 
-// unseenOf returns UID SEARCH UNSEEN of c, after checking it against the
-// flags FETCH reads from the database.
+// unseenOf returns UID SEARCH UNSEEN of c, after checking it, and the
+// flags FETCH (UID FLAGS) gives (both from the flag cache), against the
+// flags FETCH (UID FLAGS INTERNALDATE) reads from the database.
 func unseenOf(t *testing.T, c *imapclient.Client) []imap.UID {
 	t.Helper()
-	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	all := imap.SeqSet{{Start: 1, Stop: 0}}
+	msgs, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true}).Collect()
 	if err != nil {
-		t.Fatalf("FETCH 1:* (UID FLAGS): %v", err)
+		t.Fatalf("FETCH 1:* (UID FLAGS INTERNALDATE): %v", err)
 	}
 	var want []imap.UID
+	flags := map[imap.UID][]imap.Flag{}
 	for _, m := range msgs {
+		flags[m.UID] = m.Flags
 		if !slices.Contains(m.Flags, imap.FlagSeen) {
 			want = append(want, m.UID)
 		}
@@ -107,10 +112,22 @@ func unseenOf(t *testing.T, c *imapclient.Client) []imap.UID {
 	if !slices.Equal(got.AllUIDs(), want) {
 		t.Fatalf("UID SEARCH UNSEEN = %v, want %v", got.AllUIDs(), want)
 	}
+	lean, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatalf("FETCH 1:* (UID FLAGS): %v", err)
+	}
+	if len(lean) != len(msgs) {
+		t.Fatalf("FETCH 1:* (UID FLAGS) gave %d messages, want %d", len(lean), len(msgs))
+	}
+	for _, m := range lean {
+		if w, ok := flags[m.UID]; !ok || !slices.Equal(m.Flags, w) {
+			t.Fatalf("FETCH (UID FLAGS) of UID %d = %v, want %v", m.UID, m.Flags, w)
+		}
+	}
 	return want
 }
 
-// TestUnseenCache: the unseen sets kept per mailbox follow STORE from
+// TestUnseenCache: the flags kept per mailbox follow STORE from
 // another session and from another process sharing the database, new
 // deliveries, and messages leaving a shared folder.
 func TestUnseenCache(t *testing.T) {
@@ -197,4 +214,25 @@ func TestUnseenCache(t *testing.T) {
 		selectBox(t, a, "Unread")
 		unseenOf(t, a)
 	})
+}
+
+func TestFlagCodes(t *testing.T) {
+	tests := [][]string{
+		{},
+		{`\Seen`},
+		{`\Seen`, `\Answered`, `\Flagged`},
+		{`\Answered`, storage.KeywordQueued},
+		{`\Seen`, `\Flagged`, storage.KeywordBounced},
+	}
+	for _, f := range tests {
+		c := encodeFlags(f)
+		if c&codeOther != 0 || !slices.Equal(decodeFlags(c), f) {
+			t.Errorf("decodeFlags(encodeFlags(%q)) = %q (code %#x)", f, decodeFlags(c), c)
+		}
+	}
+	for _, f := range [][]string{{`\Deleted`}, {"$Junk"}, {storage.KeywordQueued, storage.KeywordDelivered}} {
+		if c := encodeFlags(f); c&codeOther == 0 {
+			t.Errorf("encodeFlags(%q) = %#x, want codeOther set", f, c)
+		}
+	}
 }

@@ -93,7 +93,7 @@ type Server struct {
 	cacheClosed bool
 	addrs       addrCache
 	views       viewCache
-	unseen      unseenCache
+	flags       flagCache
 	ctx         context.Context
 	cancel      context.CancelFunc
 
