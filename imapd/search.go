@@ -151,8 +151,8 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 	n32 := sel.view.len()
 	var bits flagBits
 	if sel.mb.Virtual() && len(n.flags) > 0 {
-		// Shared flags come from one query per flag, as bitsets over the
-		// view's sequence numbers.
+		// Shared flags become bitsets over the view's sequence numbers:
+		// \Seen from the flag cache, the others from a query each.
 		bits = flagBits{}
 		for f := range n.flags {
 			// Most messages are read: ask for the unread ones.
