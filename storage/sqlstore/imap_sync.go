@@ -101,7 +101,11 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 	// watermark stays, and the next sync reads these few rows again; it
 	// moves with the next membership change or a larger batch. Sessions
 	// woken by a flag change so never wait for a commit.
-	if rows, err := syncRows(ctx, db, companyID, mailboxID, spec, synced, cur); err == nil && len(rows) < lazySyncRows {
+	// A larger batch that moves nothing only moves the watermark, with
+	// no second read: a message changed since has a modseq above cur, and
+	// a sync that ran meanwhile has moved the watermark (then this
+	// update changes nothing).
+	if rows, err := syncRows(ctx, db, companyID, mailboxID, spec, synced, cur); err == nil {
 		moves := false
 		for _, r := range rows {
 			if spec.match(r) != (r.uid != 0) {
@@ -109,7 +113,18 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 				break
 			}
 		}
+		if !moves && len(rows) < lazySyncRows {
+			return st, nil
+		}
 		if !moves {
+			err := s.write(ctx, func(tx *Tx) error {
+				_, err := tx.Exec(ctx, `UPDATE imap_mailboxes SET synced_modseq = ? WHERE id = ? AND synced_modseq = ?`,
+					cur, mailboxID, synced)
+				return err
+			})
+			if err != nil {
+				return st, fmt.Errorf("sync mailbox %d: %w", mailboxID, err)
+			}
 			return st, nil
 		}
 	}
