@@ -32,7 +32,7 @@ func newLineConn(c net.Conn, starttls bool) *lineConn {
 
 func (c *lineConn) Read(p []byte) (int, error) {
 	if len(c.rest) == 0 && c.r.Buffered() == 0 {
-		c.flushIdle() // the client waits for our answer before it says more
+		c.flush() // the client waits for our answer before it says more
 	}
 	if len(c.rest) > 0 {
 		return c.handOut(p), nil
@@ -110,7 +110,6 @@ func (c *lineConn) endOfLine(line []byte) {
 const (
 	writeBuf   = 32 << 10
 	flushDelay = time.Millisecond
-	idleBuf    = 4 << 10 // largest buffer kept while waiting for the client
 	// flushTimeout bounds a write of buffered bytes when no deadline was
 	// asked for (a client that stopped reading).
 	flushTimeout = 30 * time.Second
@@ -182,9 +181,11 @@ func (c *lineConn) Write(p []byte) (int, error) {
 			w.timer.Reset(flushDelay)
 		}
 	}
-	if n := len(w.buf) + len(p); n > cap(w.buf) && n > idleBuf {
-		// Straight to full size: growing by append, then dropping an
-		// array past writeBuf, cost a growslice chain per flush.
+	if n := len(w.buf) + len(p); n > cap(w.buf) && n > writeBuf/2 {
+		// Straight to full size (never past it, so the buffer is kept
+		// from flush to flush): growing by append past writeBuf, which
+		// flushLocked then dropped, cost a growslice chain per flush of
+		// a long response.
 		nb := make([]byte, len(w.buf), writeBuf)
 		copy(nb, w.buf)
 		w.buf = nb
@@ -197,18 +198,6 @@ func (c *lineConn) flush() {
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
 	c.flushLocked()
-}
-
-// flushIdle flushes before the connection waits for the client: a large
-// buffer is let go then, so waiting sessions hold none. Within a long
-// response the same one serves every flush.
-func (c *lineConn) flushIdle() {
-	c.w.mu.Lock()
-	defer c.w.mu.Unlock()
-	c.flushLocked()
-	if cap(c.w.buf) > idleBuf {
-		c.w.buf = nil
-	}
 }
 
 func (c *lineConn) flushLocked() error {
