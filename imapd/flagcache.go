@@ -3,6 +3,7 @@ package imapd
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/partnermail/partnermail/storage"
@@ -170,14 +171,28 @@ func (e *flagEntry) read(ctx context.Context, st Store, companyID, mailboxID int
 	return nil
 }
 
-// unseen returns the UIDs below uidNext of a shared mailbox whose message
-// is not \Seen (gone ones included), in order: what IMAPFlagUIDs(\Seen,
-// false) returns for them.
-func (c *flagCache) unseen(ctx context.Context, st Store, companyID, mailboxID int64, uidNext uint32) ([]uint32, error) {
+// codeBit is the code bit of a shared flag (compared case-insensitively),
+// or 0 for a flag shared folders do not keep.
+func codeBit(flag string) byte {
+	switch strings.ToLower(flag) {
+	case `\seen`:
+		return codeSeen
+	case `\answered`:
+		return codeAnswered
+	case `\flagged`:
+		return codeFlagged
+	}
+	return 0
+}
+
+// uidsWith returns the UIDs below uidNext of a shared mailbox (gone ones
+// included), in order, whose flag bit is set (set true) or not: what
+// IMAPFlagUIDs returns for \Seen, \Answered and \Flagged.
+func (c *flagCache) uidsWith(ctx context.Context, st Store, companyID, mailboxID int64, uidNext uint32, bit byte, set bool) ([]uint32, error) {
 	var out []uint32
 	err := c.with(ctx, st, companyID, mailboxID, uidNext, func(codes []byte) {
 		for u, code := range codes[:uidNext] {
-			if code&codeKnown != 0 && code&codeSeen == 0 {
+			if code&codeKnown != 0 && (code&bit != 0) == set {
 				out = append(out, uint32(u))
 			}
 		}

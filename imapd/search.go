@@ -151,18 +151,18 @@ func (s *session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, opts *
 	n32 := sel.view.len()
 	var bits flagBits
 	if sel.mb.Virtual() && len(n.flags) > 0 {
-		// Shared flags become bitsets over the view's sequence numbers:
-		// \Seen from the flag cache, the others from a query each.
+		// Shared flags become bitsets over the view's sequence numbers,
+		// from the flag cache (other flags are not kept: a query says so).
 		bits = flagBits{}
 		for f := range n.flags {
 			// Most messages are read: ask for the unread ones.
 			has := f != strings.ToLower(string(imap.FlagSeen))
 			var uids []uint32
 			var err error
-			if has {
-				uids, err = st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, has)
+			if bit := codeBit(f); bit != 0 {
+				uids, err = s.srv.flags.uidsWith(s.ctx, st, s.company.ID, sel.mb.ID, sel.uidNext, bit, has)
 			} else {
-				uids, err = s.srv.flags.unseen(s.ctx, st, s.company.ID, sel.mb.ID, sel.uidNext)
+				uids, err = st.IMAPFlagUIDs(s.ctx, s.company.ID, sel.mb.ID, f, has)
 			}
 			if err != nil {
 				return nil, s.internal("search", err)

@@ -87,9 +87,10 @@ func TestSearchFlagsBitsets(t *testing.T) {
 	}
 }
 
-// unseenOf returns UID SEARCH UNSEEN of c, after checking it, and the
-// flags FETCH (UID FLAGS) gives (both from the flag cache), against the
-// flags FETCH (UID FLAGS INTERNALDATE) reads from the database.
+// unseenOf returns UID SEARCH UNSEEN of c, after checking it, SEARCH of
+// each shared flag and the flags FETCH (UID FLAGS) gives (all from the
+// flag cache), against the flags FETCH (UID FLAGS INTERNALDATE) reads
+// from the database.
 func unseenOf(t *testing.T, c *imapclient.Client) []imap.UID {
 	t.Helper()
 	all := imap.SeqSet{{Start: 1, Stop: 0}}
@@ -111,6 +112,21 @@ func unseenOf(t *testing.T, c *imapclient.Client) []imap.UID {
 	}
 	if !slices.Equal(got.AllUIDs(), want) {
 		t.Fatalf("UID SEARCH UNSEEN = %v, want %v", got.AllUIDs(), want)
+	}
+	for _, flag := range []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged} {
+		var with []imap.UID
+		for _, m := range msgs {
+			if slices.Contains(m.Flags, flag) {
+				with = append(with, m.UID)
+			}
+		}
+		got, err := c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{flag}}, nil).Wait()
+		if err != nil {
+			t.Fatalf("UID SEARCH %s: %v", flag, err)
+		}
+		if !slices.Equal(got.AllUIDs(), with) {
+			t.Fatalf("UID SEARCH %s = %v, want %v", flag, got.AllUIDs(), with)
+		}
 	}
 	lean, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true}).Collect()
 	if err != nil {
@@ -163,6 +179,12 @@ func TestUnseenCache(t *testing.T) {
 		unseenOf(t, c)
 		store(c, 1, imap.StoreFlagsDel)
 		store(c, 2, imap.StoreFlagsAdd)
+		for seq, flag := range map[uint32]imap.Flag{2: imap.FlagFlagged, 4: imap.FlagAnswered} {
+			err := c.Store(imap.SeqSetNum(seq), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{flag}, Silent: true}, nil).Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 		store(c, 3, imap.StoreFlagsAdd)
 		if got := unseenOf(t, a); len(got) != 3 {
 			t.Fatalf("UNSEEN after another process's STORE = %v, want 3 messages", got)
