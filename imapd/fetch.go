@@ -57,6 +57,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		needRoot = needRoot || len(bs.Part) > 0
 	}
 	st := s.srv.cfg.Store
+	if aheadFits(pairs, opts, markSeen, needLight, needRoot) {
+		return s.fetchAhead(w, pairs[0], opts)
+	}
 	if !markSeen && !needLight && !needRoot && !opts.InternalDate {
 		return s.fetchFlags(w, pairs, opts)
 	}
@@ -176,7 +179,7 @@ func (s *session) remember(changes []storage.IMAPChange) {
 func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, mi *msgInfo, opts *imap.FetchOptions, markSeen bool) error {
 	var blob storage.Blob
 	if len(opts.BodySection) > 0 || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0 {
-		b, err := s.srv.cfg.Store.Blobs().Open(s.ctx, mi.m.RawKey)
+		b, err := s.openBlob(mi)
 		if err != nil {
 			return s.internal("fetch: open message", err)
 		}

@@ -74,6 +74,12 @@ func writeSegs(w io.Writer, b storage.Blob, segs []seg) error {
 			}
 			continue
 		}
+		if bb, ok := b.(byteBlob); ok && s.off+s.n <= int64(len(bb.data)) {
+			if _, err := w.Write(bb.data[s.off : s.off+s.n]); err != nil {
+				return err
+			}
+			continue
+		}
 		n, err := io.Copy(w, io.NewSectionReader(b, s.off, s.n))
 		if err != nil {
 			return err

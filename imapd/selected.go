@@ -28,6 +28,7 @@ type selected struct {
 	echo     map[uint32]string // flags this session just sent after its own STORE
 	saved    []uint32          // SEARCHRES ($), as UIDs
 	synced   time.Time         // last read of the changes
+	ahead    *readAhead        // messages prepared for FETCH (readahead.go)
 	wake     <-chan struct{}
 	unsub    func()
 }

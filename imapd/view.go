@@ -39,6 +39,7 @@ type msgInfo struct {
 	li      *light
 	root    *part
 	reply   string // thread+TOKEN address (shared messages)
+	data    []byte // the blob, when read ahead (readahead.go)
 }
 
 // prefix returns the header block the view puts before the message.
