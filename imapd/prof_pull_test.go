@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/partnermail/partnermail/internal/testenv"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
 
@@ -50,9 +54,45 @@ func TestProfilePull(t *testing.T) {
 	close(ch)
 	wg.Wait()
 	for r := 0; r < runs; r++ {
+		if os.Getenv("IMAPD_PULL_MBSYNC") != "" {
+			// This process is the server only: its CPU time is the
+			// server's cost, whatever else loads the machine.
+			cpu0 := cpuTime()
+			d := mbsyncPull(t, e.addr, f.Admin.Email)
+			t.Logf("mbsync pull of %d messages (INBOX and Unread): %v, server CPU %v", n, d, cpuTime()-cpu0)
+			continue
+		}
 		d, bytes := pull(t, e.addr, f.Admin.Email, n)
 		t.Logf("pull of %d messages: %v (%d bytes)", n, d, bytes)
 	}
+}
+
+// cpuTime is the user and system CPU time of this process.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// mbsyncPull runs mbsync itself for a pull of INBOX into an empty maildir.
+func mbsyncPull(t *testing.T, addr, user string) time.Duration {
+	t.Helper()
+	mbsync := testenv.NeedCommand(t, "mbsync", "isync")
+	dir := t.TempDir()
+	host, port := hostPort(t, addr)
+	conf := filepath.Join(dir, "mbsyncrc")
+	maildir := filepath.Join(dir, "mail")
+	if err := os.MkdirAll(maildir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeMbsyncConf(t, conf, host, port, user, testPassword, maildir)
+	cmd := exec.Command(mbsync, "-c", conf, "-q", "-a")
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mbsync: %v\n%s", err, out)
+	}
+	return time.Since(start)
 }
 
 // pull logs in, selects INBOX and fetches every message as mbsync does;
