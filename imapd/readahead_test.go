@@ -38,7 +38,8 @@ func TestFetchOneByOne(t *testing.T) {
 		}
 		for _, box := range []string{"INBOX", "Mine"} {
 			selectBox(t, c, box)
-			opts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}
+			opts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{{Peek: true},
+				{Peek: true, Specifier: imap.PartSpecifierHeader}, {Peek: true, Specifier: imap.PartSpecifierText, Partial: &imap.SectionPartial{Offset: 3, Size: 100}}}}
 			all := fetchBodies(t, c, imap.UIDSet{{Start: 1, Stop: 0}}, opts)
 			if len(all) != 150 {
 				t.Fatalf("%s: FETCH 1:* returned %d messages", box, len(all))
@@ -60,7 +61,8 @@ func TestFetchOneByOne(t *testing.T) {
 			}
 			for _, u := range order {
 				one := fetchBodies(t, c, imap.UIDSetNum(u), opts)
-				if got, want := one[u], all[u]; got == nil || !bytes.Equal(got.body, want.body) || got.size != want.size {
+				if got, want := one[u], all[u]; got == nil || !bytes.Equal(got.body, want.body) || got.size != want.size ||
+					!bytes.Equal(got.header, want.header) || !bytes.Equal(got.text, want.text) || len(want.header) == 0 || len(want.text) == 0 {
 					t.Fatalf("%s UID %d alone: %d bytes, size %d; want %d bytes, size %d, identical", box, u, len(got.body), got.size, len(want.body), want.size)
 				}
 			}
@@ -75,12 +77,38 @@ func TestFetchOneByOne(t *testing.T) {
 				t.Errorf("%s: %d messages marked read by BODY.PEEK[]", box, n)
 			}
 		}
+		// BODY[] one by one: never marks read in EXAMINE, does in SELECT.
+		seen := func() int {
+			t.Helper()
+			res, err := c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(res.AllUIDs())
+		}
+		body := &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{}}}
+		if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		for u := imap.UID(1); u <= 5; u++ {
+			fetchBodies(t, c, imap.UIDSetNum(u), body)
+		}
+		if n := seen(); n != 0 {
+			t.Errorf("BODY[] in EXAMINE marked %d messages read", n)
+		}
+		selectBox(t, c, "INBOX")
+		for u := imap.UID(1); u <= 5; u++ {
+			fetchBodies(t, c, imap.UIDSetNum(u), body)
+		}
+		if n := seen(); n != 5 {
+			t.Errorf("BODY[] of 5 messages in SELECT: %d read, want 5", n)
+		}
 	})
 }
 
 type fetched struct {
-	body []byte
-	size int64
+	body, header, text []byte
+	size               int64
 }
 
 func fetchBodies(t *testing.T, c *imapclient.Client, set imap.UIDSet, opts *imap.FetchOptions) map[imap.UID]*fetched {
@@ -91,7 +119,18 @@ func fetchBodies(t *testing.T, c *imapclient.Client, set imap.UIDSet, opts *imap
 	}
 	out := map[imap.UID]*fetched{}
 	for _, m := range msgs {
-		out[m.UID] = &fetched{body: m.FindBodySection(&imap.FetchItemBodySection{}), size: m.RFC822Size}
+		f := &fetched{size: m.RFC822Size}
+		for _, b := range m.BodySection {
+			switch b.Section.Specifier {
+			case imap.PartSpecifierNone:
+				f.body = b.Bytes
+			case imap.PartSpecifierHeader:
+				f.header = b.Bytes
+			case imap.PartSpecifierText:
+				f.text = b.Bytes
+			}
+		}
+		out[m.UID] = f
 	}
 	return out
 }
