@@ -108,6 +108,7 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		}
 		return nil
 	}
+	sel.ahead = nil // a session waiting in IDLE holds no read-ahead bytes
 	if err := s.sync(w, true, true); err != nil {
 		return err
 	}
