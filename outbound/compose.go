@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -236,9 +237,9 @@ func (c *TemplateComposer) newMsg(h head) (*gomail.Msg, string, templates.Unsubs
 	}
 	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	m.EnvelopeFromMailAddress(&mail.Address{Address: bounce})
-	m.FromMailAddress(&mail.Address{Name: headerText(h.fromName), Address: from})
-	m.ToMailAddress(&mail.Address{Name: headerText(h.member.Name), Address: h.row.Rcpt})
-	m.ReplyToMailAddress(&mail.Address{Name: headerText(h.company.Name), Address: replyTo})
+	m.FromMailAddress(&mail.Address{Name: displayName(h.fromName), Address: from})
+	m.ToMailAddress(&mail.Address{Name: displayName(h.member.Name), Address: h.row.Rcpt})
+	m.ReplyToMailAddress(&mail.Address{Name: displayName(h.company.Name), Address: replyTo})
 	m.Subject(headerText(h.subject))
 	m.SetMessageIDWithValue(h.row.MessageID)
 	date := h.date
@@ -272,6 +273,22 @@ func headerText(s string) string {
 	}, s)
 	s = strings.ReplaceAll(s, "=?", "= ?")
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// displayName is headerText for the name of an address. net/mail writes a
+// name with non-ASCII letters as a Q encoded-word and switches to base64
+// for characters not allowed there, but it misses the backslash: "Zoë\"
+// came out as =?utf-8?q?Zo=C3=AB\?=, which readers (go-message among them)
+// reject, losing the whole To field. Such a name gets a fullwidth reverse
+// solidus instead, which looks the same; ASCII names are quoted and escaped
+// correctly and keep theirs.
+func displayName(s string) string {
+	s = headerText(s)
+	nonASCII := strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) >= 0
+	if nonASCII && strings.Contains(s, `\`) {
+		s = strings.ReplaceAll(s, `\`, "\uFF3C")
+	}
+	return s
 }
 
 // bracket returns Message-IDs as "<a> <b>".

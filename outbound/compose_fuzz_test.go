@@ -24,6 +24,7 @@ func FuzzComposeHeaders(f *testing.F) {
 	f.Add("Pat Manager", "Ann", "Hello", "Acme Inc.")
 	f.Add("Mallory\r\nBcc: x@evil.example", "Eve\nTo: y@evil.example", "Hi\r\n\r\nbody", "Co\rX: y")
 	f.Add(`Zoë "PM", Ünal`, "=?utf-8?q?=0D=0ABcc:_x?=", "=?utf-8?b?DQpCY2M6IHg=?=", "\x00\x7f\u2028")
+	f.Add(`Zoë\`, `é\`, "Hi", `Ünal \ Co`)
 	f.Add(strings.Repeat("ö", 200), strings.Repeat("a ", 600), strings.Repeat("x", 2000), "")
 	tokens, err := threading.NewTokens([]threading.Key{{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}}, nil)
 	if err != nil {
