@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
@@ -202,12 +201,19 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 			s.srv.cache.put(mi.key(), mi.li, mi.root)
 		}
 	}
+	var todo []*msgInfo
 	for _, mi := range out {
-		if !(needLight || needRoot) || mi.li != nil && (!needRoot || mi.root != nil) {
-			continue
+		if (needLight || needRoot) && (mi.li == nil || needRoot && mi.root == nil) {
+			todo = append(todo, mi)
 		}
+	}
+	data, err := s.readSmall(todo)
+	if err != nil {
+		return nil, err
+	}
+	for _, mi := range todo {
 		var c storage.IMAPCached
-		if err := s.compute(mi, needRoot, &c); err != nil {
+		if err := s.compute(mi, needRoot, data[mi.m.RawKey], &c); err != nil {
 			return nil, err
 		}
 		if mi.m.MessageID != 0 {
@@ -217,15 +223,20 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 	return out, nil
 }
 
-// compute reads the blob of mi for what the caches lacked.
-func (s *session) compute(mi *msgInfo, needRoot bool, c *storage.IMAPCached) error {
-	b, err := s.srv.cfg.Store.Blobs().Open(s.ctx, mi.m.RawKey)
-	if err != nil {
-		return fmt.Errorf("open message %d: %w", mi.m.UID, err)
+// compute reads the blob of mi (data, when it was read in a batch) for
+// what the caches lacked.
+func (s *session) compute(mi *msgInfo, needRoot bool, data []byte, c *storage.IMAPCached) error {
+	var b storage.Blob = byteBlob{bytes.NewReader(data), data}
+	if data == nil {
+		var err error
+		if b, err = s.srv.cfg.Store.Blobs().Open(s.ctx, mi.m.RawKey); err != nil {
+			return fmt.Errorf("open message %d: %w", mi.m.UID, err)
+		}
+		defer b.Close()
 	}
-	defer b.Close()
+	var err error
 	if mi.li == nil {
-		mi.li, err = computeLight(io.NewSectionReader(b, 0, b.Size()), mi.strip, s.srv.cfg.AuthservID)
+		mi.li, err = blobLight(b, mi.strip, s.srv.cfg.AuthservID)
 		if err != nil {
 			return fmt.Errorf("read message %d: %w", mi.m.UID, err)
 		}
@@ -241,46 +252,6 @@ func (s *session) compute(mi *msgInfo, needRoot bool, c *storage.IMAPCached) err
 	}
 	s.srv.cache.put(mi.key(), mi.li, mi.root)
 	return nil
-}
-
-// computeLight reads a message's header.
-func computeLight(r io.Reader, strip bool, authservID string) (*light, error) {
-	br := bufio.NewReaderSize(r, 32<<10)
-	var hdr []byte
-	var n int64
-	big, complete, atStart := false, false, true
-	for {
-		line, err := br.ReadSlice('\n')
-		n += int64(len(line))
-		if atStart && (len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n') {
-			hdr = append(hdr, line...)
-			complete = true
-			break
-		}
-		if len(hdr)+len(line) <= maxHeaderMem {
-			hdr = append(hdr, line...)
-		} else {
-			big = true
-		}
-		atStart = len(line) > 0 && line[len(line)-1] == '\n'
-		if err == io.EOF {
-			break
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return nil, err
-		}
-	}
-	l := &light{HeaderLen: n}
-	if strip && !big && authservID != "" {
-		stripped, _ := authcheck.StripForged(hdr, authservID)
-		l.Strip = int64(len(hdr) - len(stripped))
-	}
-	if !complete {
-		hdr = append(hdr, "\r\n\r\n"...)
-	}
-	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
-	l.Env = imapserver.ExtractEnvelope(h)
-	return l, nil
 }
 
 // envelope is the ENVELOPE of the view: the stored message's, with the

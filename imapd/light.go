@@ -1,0 +1,111 @@
+package imapd
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/partnermail/partnermail/smtpd/authcheck"
+	"github.com/partnermail/partnermail/storage"
+)
+
+// readSmall reads the blobs of mis in batched queries when the blob
+// store can (small blobs live in the database): the first FETCH 1:*
+// (ENVELOPE) of a folder parses every message, and one query (a round
+// trip to PostgreSQL) per message made it several times slower. Blobs
+// it leaves out are opened one by one.
+func (s *session) readSmall(mis []*msgInfo) (map[string][]byte, error) {
+	sr, ok := s.srv.cfg.Store.Blobs().(smallReader)
+	if !ok || len(mis) < 2 {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(mis))
+	for _, mi := range mis {
+		keys = append(keys, mi.m.RawKey)
+	}
+	return sr.ReadSmall(s.ctx, keys)
+}
+
+// blobLight reads the header of a message.
+func blobLight(b storage.Blob, strip bool, authservID string) (*light, error) {
+	if bb, ok := b.(byteBlob); ok {
+		return bytesLight(bb.data, strip, authservID)
+	}
+	return computeLight(io.NewSectionReader(b, 0, b.Size()), strip, authservID)
+}
+
+// bytesLight is computeLight of a message in memory, without its
+// buffered reader (32 KB a message) and header copy.
+func bytesLight(data []byte, strip bool, authservID string) (*light, error) {
+	n, complete := 0, false
+	for n < len(data) {
+		end := len(data)
+		if i := bytes.IndexByte(data[n:], '\n'); i >= 0 {
+			end = n + i + 1
+		}
+		line := data[n:end]
+		n = end
+		if len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n' {
+			complete = true
+			break
+		}
+	}
+	if n > maxHeaderMem {
+		return computeLight(bytes.NewReader(data), strip, authservID)
+	}
+	hdr := data[:n:n] // appending copies: data stays untouched
+	l := &light{HeaderLen: int64(n)}
+	if strip && authservID != "" {
+		stripped, _ := authcheck.StripForged(hdr, authservID)
+		l.Strip = int64(len(hdr) - len(stripped))
+	}
+	if !complete {
+		hdr = append(hdr, "\r\n\r\n"...)
+	}
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
+	l.Env = imapserver.ExtractEnvelope(h)
+	return l, nil
+}
+
+// computeLight reads a message's header.
+func computeLight(r io.Reader, strip bool, authservID string) (*light, error) {
+	br := bufio.NewReaderSize(r, 32<<10)
+	var hdr []byte
+	var n int64
+	big, complete, atStart := false, false, true
+	for {
+		line, err := br.ReadSlice('\n')
+		n += int64(len(line))
+		if atStart && (len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n') {
+			hdr = append(hdr, line...)
+			complete = true
+			break
+		}
+		if len(hdr)+len(line) <= maxHeaderMem {
+			hdr = append(hdr, line...)
+		} else {
+			big = true
+		}
+		atStart = len(line) > 0 && line[len(line)-1] == '\n'
+		if err == io.EOF {
+			break
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return nil, err
+		}
+	}
+	l := &light{HeaderLen: n}
+	if strip && !big && authservID != "" {
+		stripped, _ := authcheck.StripForged(hdr, authservID)
+		l.Strip = int64(len(hdr) - len(stripped))
+	}
+	if !complete {
+		hdr = append(hdr, "\r\n\r\n"...)
+	}
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
+	l.Env = imapserver.ExtractEnvelope(h)
+	return l, nil
+}
