@@ -51,19 +51,27 @@ func encodeAddrs(b *strings.Builder, l []imap.Address) {
 	}
 }
 
-func decodeAddrs(s string) []imap.Address {
+// decodeAddrs parses an address list of encode's form into the front of
+// slab and returns the list and what is left of slab.
+func decodeAddrs(s string, slab []imap.Address) ([]imap.Address, []imap.Address) {
 	if s == "" {
-		return nil
+		return nil, slab
 	}
-	items := strings.Split(s, sepItem)
-	out := make([]imap.Address, 0, len(items))
-	for _, it := range items {
-		f := strings.SplitN(it, sepPart, 3)
-		if len(f) == 3 {
-			out = append(out, imap.Address{Name: f[0], Mailbox: f[1], Host: f[2]})
+	n := 0
+	for s != "" {
+		var it string
+		it, s, _ = strings.Cut(s, sepItem)
+		name, rest, ok1 := strings.Cut(it, sepPart)
+		mbox, host, ok2 := strings.Cut(rest, sepPart)
+		if ok1 && ok2 {
+			slab[n] = imap.Address{Name: name, Mailbox: mbox, Host: host}
+			n++
 		}
 	}
-	return out
+	if n == 0 {
+		return []imap.Address{}, slab // as before: empty, not nil
+	}
+	return slab[:n:n], slab[n:]
 }
 
 // encode writes l in the cache's text form.
@@ -105,13 +113,30 @@ func zone(off int) *time.Location {
 	return z.(*time.Location)
 }
 
-// decodeLight parses encode's form; ok is false for anything else.
+// decodedLight is a light and its envelope in one allocation.
+type decodedLight struct {
+	light
+	env imap.Envelope
+}
+
+// decodeLight parses encode's form; ok is false for anything else. A
+// FETCH 1:* (ENVELOPE) decodes one per message: the fields are cut in
+// place and the addresses share one slice, two allocations in all.
 func decodeLight(s string) (*light, bool) {
-	f := strings.Split(s, sepField)
-	if len(f) != 13 || f[0] != "1" {
+	var f [13]string
+	n := 0
+	for rest, more := s, true; more; n++ {
+		if n == len(f) {
+			return nil, false
+		}
+		f[n], rest, more = strings.Cut(rest, sepField)
+	}
+	if n != len(f) || f[0] != "1" {
 		return nil, false
 	}
-	l := &light{Env: &imap.Envelope{}}
+	d := &decodedLight{}
+	l := &d.light
+	l.Env = &d.env
 	var err error
 	if l.HeaderLen, err = strconv.ParseInt(f[1], 10, 64); err != nil {
 		return nil, false
@@ -128,8 +153,19 @@ func decodeLight(s string) (*light, bool) {
 	}
 	e := l.Env
 	e.Subject = f[4]
-	e.From, e.Sender, e.ReplyTo = decodeAddrs(f[5]), decodeAddrs(f[6]), decodeAddrs(f[7])
-	e.To, e.Cc, e.Bcc = decodeAddrs(f[8]), decodeAddrs(f[9]), decodeAddrs(f[10])
+	items := 0
+	for _, a := range f[5:11] {
+		if a != "" {
+			items += strings.Count(a, sepItem) + 1
+		}
+	}
+	slab := make([]imap.Address, items)
+	e.From, slab = decodeAddrs(f[5], slab)
+	e.Sender, slab = decodeAddrs(f[6], slab)
+	e.ReplyTo, slab = decodeAddrs(f[7], slab)
+	e.To, slab = decodeAddrs(f[8], slab)
+	e.Cc, slab = decodeAddrs(f[9], slab)
+	e.Bcc, _ = decodeAddrs(f[10], slab)
 	if f[11] != "" {
 		e.InReplyTo = strings.Split(f[11], sepItem)
 	}

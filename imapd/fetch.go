@@ -239,7 +239,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, mi *msgInfo, o
 		rw.WriteRFC822Size(mi.size())
 	}
 	if opts.Envelope {
-		rw.WriteEnvelope(mi.envelope())
+		rw.WriteEnvelope(mi.envelope(&s.env))
 	}
 	if opts.BodyStructure != nil {
 		rw.WriteBodyStructure(mi.root.bodyStructure())

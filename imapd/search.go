@@ -386,7 +386,7 @@ func (s *session) matchHeader(x *candidate, key, value string) bool {
 		}
 		return false
 	}
-	e := mi.envelope()
+	e := mi.envelope(nil)
 	var v string
 	switch k {
 	case "subject":

@@ -27,6 +27,7 @@ type session struct {
 	staff   storage.Staff
 	company storage.Company
 	sel     *selected // nil unless a mailbox is selected
+	env     envBuf    // the ENVELOPE being written (fetchOne)
 }
 
 var (

@@ -254,16 +254,29 @@ func (s *session) compute(mi *msgInfo, needRoot bool, data []byte, c *storage.IM
 	return nil
 }
 
+// envBuf holds the ENVELOPE of one message while it is written, so that
+// a FETCH 1:* (ENVELOPE) does not allocate a copy per message.
+type envBuf struct {
+	e     imap.Envelope
+	reply [1]imap.Address
+}
+
 // envelope is the ENVELOPE of the view: the stored message's, with the
-// Reply-To of the prefix.
-func (mi *msgInfo) envelope() *imap.Envelope {
-	e := *mi.li.Env
+// Reply-To of the prefix. It is built in buf when buf is not nil (valid
+// until the next call with buf).
+func (mi *msgInfo) envelope(buf *envBuf) *imap.Envelope {
+	if buf == nil {
+		buf = new(envBuf)
+	}
+	buf.e = *mi.li.Env
+	e := &buf.e
 	if mi.virtual {
 		if a := mi.sess.threadAddress(mi.m.ThreadID); a != "" {
 			local, host, _ := strings.Cut(a, "@")
-			e.ReplyTo = []imap.Address{{Mailbox: local, Host: host}}
+			buf.reply[0] = imap.Address{Mailbox: local, Host: host}
+			e.ReplyTo = buf.reply[:]
 		}
-		return &e
+		return e
 	}
 	switch {
 	case len(mi.prefix()) > 0:
@@ -279,5 +292,5 @@ func (mi *msgInfo) envelope() *imap.Envelope {
 			}
 		}
 	}
-	return &e
+	return e
 }

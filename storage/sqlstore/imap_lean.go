@@ -32,6 +32,11 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 			FROM imap_uids u LEFT JOIN imap_envelopes e ON e.message_id = u.message_id
 			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`
 	}
+	// Scan targets live for the whole call: passed to Scan they escape,
+	// and declared in the loop they were six heap objects per row.
+	var uid, msgID, thread int64
+	var raw, prefix, env string
+	dest := []any{&uid, &msgID, &raw, &prefix, &thread, &env}
 	i := 0
 	for _, run := range uidRuns(uids) {
 		rows, err := db.Query(ctx, q, mailboxID, int64(run[0]), int64(run[1]))
@@ -39,11 +44,7 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 			return nil, fmt.Errorf("imap envelopes: %w", err)
 		}
 		for rows.Next() {
-			// Into locals (a struct passed to Scan escapes: one heap
-			// object per row).
-			var uid, msgID, thread int64
-			var raw, prefix, env string
-			if err := rows.Scan(&uid, &msgID, &raw, &prefix, &thread, &env); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("imap envelopes: %w", err)
 			}
