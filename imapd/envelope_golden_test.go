@@ -38,6 +38,8 @@ var envelopeMessages = []string{
 	"From: long <long@partner.example>\r\nSubject: " + strings.Repeat("long subject ", 40) + "\r\n" +
 		"Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n\r\nbody\r\n",
 	"From: nobody-body@partner.example\r\nSubject: header only, no blank line",
+	"From: =?utf-8?q?J=C3=B6rg?= <jörg@exämple.de>\r\nTo: \"Ünï\" <ünï@例え.jp>\r\nSubject: utf-8 addresses\r\n" +
+		"Message-ID: <ü@exämple.de>\r\nIn-Reply-To: <é@x>\r\n\r\nbody\r\n",
 }
 
 var threadToken = regexp.MustCompile(`"thread\+[^"]*"`)
@@ -70,6 +72,12 @@ func TestEnvelopeGolden(t *testing.T) {
 		warm.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
 		warm.cmd("b", "b SELECT INBOX\r\n")
 		fetch(warm, "c", "FETCH 1:* (ENVELOPE)\r\n", "FETCH 1:* (UID ENVELOPE)\r\n", "FETCH 2,4,6 (ENVELOPE RFC822.SIZE)\r\n")
+		// With IMAP4rev2 enabled, UTF-8 strings are quoted, not literals.
+		rev2 := dialRaw(t, e.addr)
+		rev2.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
+		fetch(rev2, "b", "ENABLE IMAP4rev2\r\n")
+		rev2.cmd("b", "b SELECT INBOX\r\n")
+		fetch(rev2, "c", "FETCH 8:* (ENVELOPE)\r\n", "UID FETCH 9:* (ENVELOPE)\r\n")
 		// Private folder: a copy and an appended message with a Reply-To.
 		warm.cmd("d", "d CREATE Archives\r\n")
 		warm.cmd("d", "d COPY 1:3 Archives\r\n")
