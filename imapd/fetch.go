@@ -66,6 +66,13 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	// ENVELOPE alone (a client listing a folder) reads lean rows.
 	envOnly := opts.Envelope && !markSeen && !needRoot && !opts.Flags && !opts.InternalDate && !opts.RFC822Size &&
 		len(opts.BodySection) == 0 && len(opts.BinarySection) == 0 && len(opts.BinarySectionSize) == 0
+	// ...and its responses are written by envWriter (envwire.go).
+	var ew *envWriter
+	if envOnly && opts.BodyStructure == nil && !opts.ModSeq && opts.ChangedSince == 0 {
+		caps := s.conn.EnabledCaps()
+		ew = &envWriter{conn: s.conn.NetConn(), utf8: caps.Has(imap.CapIMAP4rev2) || caps.Has(imap.CapUTF8Accept)}
+		defer ew.flush()
+	}
 	for len(pairs) > 0 {
 		chunk := pairs[:min(len(pairs), fetchChunk)]
 		pairs = pairs[len(chunk):]
@@ -104,6 +111,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		for _, p := range chunk {
 			mi := byUID[p.uid]
 			if mi == nil {
+				continue
+			}
+			if ew != nil {
+				if err := ew.message(p.seq, mi.m.UID, opts.UID, mi.envelope(&s.env)); err != nil {
+					return err
+				}
 				continue
 			}
 			if err := s.fetchOne(w, p.seq, mi, opts, markSeen); err != nil {

@@ -1,0 +1,167 @@
+package imapd
+
+import (
+	"mime"
+	"net"
+	"strconv"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// envWriter writes the responses of a FETCH of ENVELOPE alone (and
+// UID), the request of a client listing a folder, without imapserver's
+// FetchWriter: that one builds every quoted string in a new
+// strings.Builder and takes a lock, sets two deadlines and flushes per
+// message, and was a third of the time of a 100,000-message listing.
+// The bytes are the ones imapserver writes (RFC 9051 section 7.5.2,
+// checked by TestEnvelopeGolden), appended to one buffer that goes to
+// the connection in 32 KB writes.
+//
+// It writes straight to the connection: imapserver has flushed what it
+// wrote before calling Fetch (it flushes after every response line) and
+// writes nothing more until Fetch returns, by which time flush has sent
+// everything.
+type envWriter struct {
+	conn net.Conn
+	buf  []byte
+	utf8 bool // IMAP4rev2 or UTF8=ACCEPT enabled: UTF-8 may be quoted
+	err  error
+}
+
+// message appends the FETCH response of one message.
+func (w *envWriter) message(seq, uid uint32, withUID bool, e *imap.Envelope) error {
+	b := append(w.buf, "* "...)
+	b = strconv.AppendUint(b, uint64(seq), 10)
+	b = append(b, " FETCH ("...)
+	if withUID {
+		b = append(b, "UID "...)
+		b = strconv.AppendUint(b, uint64(uid), 10)
+		b = append(b, ' ')
+	}
+	b = append(b, "ENVELOPE "...)
+	b = w.envelope(b, e)
+	w.buf = append(b, ")\r\n"...)
+	if len(w.buf) >= writeBuf {
+		return w.flush()
+	}
+	return w.err
+}
+
+// flush sends what is buffered.
+func (w *envWriter) flush() error {
+	if len(w.buf) > 0 && w.err == nil {
+		_, w.err = w.conn.Write(w.buf)
+	}
+	w.buf = w.buf[:0]
+	return w.err
+}
+
+// envelopeDateLayout is imapserver's.
+const envelopeDateLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
+
+// envelope appends e as imapserver's writeEnvelope does.
+func (w *envWriter) envelope(b []byte, e *imap.Envelope) []byte {
+	sender, replyTo := e.Sender, e.ReplyTo
+	if sender == nil {
+		sender = e.From
+	}
+	if replyTo == nil {
+		replyTo = e.From
+	}
+	b = append(b, '(')
+	if e.Date.IsZero() {
+		b = append(b, "NIL"...)
+	} else { // always valid quoted: ASCII, no quote or backslash
+		b = append(b, '"')
+		b = e.Date.AppendFormat(b, envelopeDateLayout)
+		b = append(b, '"')
+	}
+	b = append(b, ' ')
+	b = w.nstring(b, mime.QEncoding.Encode("utf-8", e.Subject), "", "")
+	for _, l := range [...][]imap.Address{e.From, sender, replyTo, e.To, e.Cc, e.Bcc} {
+		b = append(b, ' ')
+		b = w.addresses(b, l)
+	}
+	b = append(b, ' ')
+	switch len(e.InReplyTo) {
+	case 0:
+		b = append(b, "NIL"...)
+	case 1:
+		b = w.nstring(b, e.InReplyTo[0], "<", ">")
+	default:
+		s := e.InReplyTo[0]
+		for _, id := range e.InReplyTo[1:] {
+			s += "> <" + id
+		}
+		b = w.nstring(b, s, "<", ">")
+	}
+	b = append(b, ' ')
+	if e.MessageID == "" {
+		b = append(b, "NIL"...)
+	} else {
+		b = w.nstring(b, e.MessageID, "<", ">")
+	}
+	return append(b, ')')
+}
+
+func (w *envWriter) addresses(b []byte, l []imap.Address) []byte {
+	if len(l) == 0 {
+		return append(b, "NIL"...)
+	}
+	b = append(b, '(')
+	for i, a := range l {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, '(')
+		b = w.nstring(b, mime.QEncoding.Encode("utf-8", a.Name), "", "")
+		b = append(b, " NIL "...)
+		b = w.nstring(b, a.Mailbox, "", "")
+		b = append(b, ' ')
+		b = w.nstring(b, a.Host, "", "")
+		b = append(b, ')')
+	}
+	return append(b, ')')
+}
+
+// nstring appends pre+s+post as imapwire does a string (NIL when all
+// three are empty): quoted when it may be, else a literal. pre and post
+// are ASCII without quotes, backslashes or line ends.
+func (w *envWriter) nstring(b []byte, s, pre, post string) []byte {
+	if s == "" && pre == "" && post == "" {
+		return append(b, "NIL"...)
+	}
+	if !w.quotable(s, len(pre)+len(post)) {
+		b = append(b, '{')
+		b = strconv.AppendInt(b, int64(len(pre)+len(s)+len(post)), 10)
+		b = append(b, "}\r\n"...)
+		return append(append(append(b, pre...), s...), post...)
+	}
+	b = append(b, '"')
+	b = append(b, pre...)
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	b = append(b, post...)
+	return append(b, '"')
+}
+
+// quotable is imapwire's validQuoted of a string of s and extra more
+// bytes that are all quotable.
+func (w *envWriter) quotable(s string, extra int) bool {
+	if len(s)+extra > 4096 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0 || c == '\r' || c == '\n':
+			return false
+		case c > 0x7f && !w.utf8:
+			return false
+		}
+	}
+	return true
+}
