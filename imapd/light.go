@@ -12,6 +12,11 @@ import (
 	"github.com/partnermail/partnermail/storage"
 )
 
+// readBatch is how many blobs readSmall is given at a time: small blobs
+// go up to 64 KB in SQLite and 256 KB in PostgreSQL, so a batch holds at
+// most 16 MB (a whole 1,000-message chunk could hold 256 MB).
+const readBatch = 64
+
 // readSmall reads the blobs of mis in batched queries when the blob
 // store can (small blobs live in the database): the first FETCH 1:*
 // (ENVELOPE) of a folder parses every message, and one query (a round

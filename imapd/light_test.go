@@ -2,9 +2,14 @@ package imapd
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/partnermail/partnermail/storage/sqlstore"
 )
 
 // TestBytesLight: the in-memory header parse gives what the streaming
@@ -38,4 +43,28 @@ func TestBytesLight(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEnvelopeColdBatches: the first FETCH 1:* (ENVELOPE) of a folder
+// parses its messages over several blob batches (readBatch) and gives
+// each message its own envelope.
+func TestEnvelopeColdBatches(t *testing.T) {
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		e := newTestServer(t, driver)
+		n := 2*readBatch + 3
+		for i := 0; i < n; i++ {
+			e.deliver(e.f, e.f.Acme, e.f.Ann, fmt.Sprintf("cold %d", i), "body")
+		}
+		c := e.login(e.f.Admin.Email, nil)
+		selectBox(t, c, "INBOX")
+		envs := envelopes(t, c, &imap.FetchOptions{Envelope: true})
+		if len(envs) != n {
+			t.Fatalf("FETCH 1:* (ENVELOPE) gave %d envelopes, want %d", len(envs), n)
+		}
+		for i, env := range envs {
+			if want := fmt.Sprintf("cold %d", i); env.Subject != want {
+				t.Errorf("envelope %d: Subject = %q, want %q", i+1, env.Subject, want)
+			}
+		}
+	})
 }

@@ -207,17 +207,22 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 			todo = append(todo, mi)
 		}
 	}
-	data, err := s.readSmall(todo)
-	if err != nil {
-		return nil, err
-	}
-	for _, mi := range todo {
-		var c storage.IMAPCached
-		if err := s.compute(mi, needRoot, data[mi.m.RawKey], &c); err != nil {
+	// In batches of readBatch: the blobs of a batch are in memory together.
+	for len(todo) > 0 {
+		batch := todo[:min(len(todo), readBatch)]
+		todo = todo[len(batch):]
+		data, err := s.readSmall(batch)
+		if err != nil {
 			return nil, err
 		}
-		if mi.m.MessageID != 0 {
-			s.srv.storeCache(s.company.ID, mi.m.MessageID, c)
+		for _, mi := range batch {
+			var c storage.IMAPCached
+			if err := s.compute(mi, needRoot, data[mi.m.RawKey], &c); err != nil {
+				return nil, err
+			}
+			if mi.m.MessageID != 0 {
+				s.srv.storeCache(s.company.ID, mi.m.MessageID, c)
+			}
 		}
 	}
 	return out, nil
@@ -226,15 +231,16 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 // compute reads the blob of mi (data, when it was read in a batch) for
 // what the caches lacked.
 func (s *session) compute(mi *msgInfo, needRoot bool, data []byte, c *storage.IMAPCached) error {
-	var b storage.Blob = byteBlob{bytes.NewReader(data), data}
-	if data == nil {
-		var err error
+	var b storage.Blob
+	var err error
+	if data != nil {
+		b = byteBlob{bytes.NewReader(data), data}
+	} else {
 		if b, err = s.srv.cfg.Store.Blobs().Open(s.ctx, mi.m.RawKey); err != nil {
 			return fmt.Errorf("open message %d: %w", mi.m.UID, err)
 		}
 		defer b.Close()
 	}
-	var err error
 	if mi.li == nil {
 		mi.li, err = blobLight(b, mi.strip, s.srv.cfg.AuthservID)
 		if err != nil {
