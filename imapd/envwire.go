@@ -1,8 +1,8 @@
 package imapd
 
 import (
+	"io"
 	"mime"
-	"net"
 	"strconv"
 
 	"github.com/emersion/go-imap/v2"
@@ -20,9 +20,10 @@ import (
 // It writes straight to the connection: imapserver has flushed what it
 // wrote before calling Fetch (it flushes after every response line) and
 // writes nothing more until Fetch returns, by which time flush has sent
-// everything.
+// everything. With Config.Debug set, the bytes go there too, as
+// imapserver's do.
 type envWriter struct {
-	conn net.Conn
+	conn io.Writer
 	buf  []byte
 	utf8 bool // IMAP4rev2 or UTF8=ACCEPT enabled: UTF-8 may be quoted
 	err  error

@@ -71,6 +71,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	if envOnly && opts.BodyStructure == nil && !opts.ModSeq && opts.ChangedSince == 0 {
 		caps := s.conn.EnabledCaps()
 		ew = &envWriter{conn: s.conn.NetConn(), utf8: caps.Has(imap.CapIMAP4rev2) || caps.Has(imap.CapUTF8Accept)}
+		if d := s.srv.cfg.Debug; d != nil {
+			ew.conn = io.MultiWriter(ew.conn, d)
+		}
 		defer ew.flush()
 	}
 	for len(pairs) > 0 {
