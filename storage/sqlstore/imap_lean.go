@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/partnermail/partnermail/storage"
 )
@@ -18,9 +17,7 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 	if err != nil {
 		return nil, err
 	}
-	uids = slices.Clone(uids)
-	slices.Sort(uids)
-	uids = slices.Compact(uids)
+	uids = sortedUIDs(uids)
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	// A shared message's blob and thread are the message's; a private
 	// one's blob and prefix are its own (no join).

@@ -105,6 +105,14 @@ func scanIMAPMessage(sc interface{ Scan(...any) error }, virtual, cached bool) (
 	return m, err
 }
 
+// sortedUIDs returns the UIDs ascending, each once, leaving the
+// caller's slice as it was.
+func sortedUIDs(uids []uint32) []uint32 {
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	return slices.Compact(uids)
+}
+
 // uidRuns groups sorted UIDs into ranges worth one query each.
 func uidRuns(uids []uint32) [][2]uint32 {
 	var runs [][2]uint32
@@ -184,9 +192,7 @@ func imapMessagesQ(ctx context.Context, db conn, companyID, mailboxID int64, uid
 	if err != nil {
 		return nil, err
 	}
-	uids = slices.Clone(uids)
-	slices.Sort(uids)
-	uids = slices.Compact(uids)
+	uids = sortedUIDs(uids)
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	i := 0
 	for _, run := range uidRuns(uids) {
@@ -369,9 +375,7 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 // flagRows reads what IMAPStoreFlags needs of the given UIDs: UID, shared
 // message, gone, flags (the shared ones in a virtual mailbox).
 func flagRows(ctx context.Context, db conn, mb storage.IMAPMailbox, uids []uint32) ([]storage.IMAPMessage, error) {
-	uids = slices.Clone(uids)
-	slices.Sort(uids)
-	uids = slices.Compact(uids)
+	uids = sortedUIDs(uids)
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	i := 0
 	for _, run := range uidRuns(uids) {

@@ -289,9 +289,7 @@ func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids 
 	if err != nil {
 		return nil, err
 	}
-	uids = slices.Clone(uids)
-	slices.Sort(uids)
-	uids = slices.Compact(uids)
+	uids = sortedUIDs(uids)
 	out := make([]storage.IMAPChange, 0, len(uids))
 	var outIDs []int64
 	var msgOf []int64
