@@ -66,7 +66,7 @@ func main() {
 		dov.Stop()
 		log.Fatal(err)
 	}
-	peerPull, err := mbsyncPull(dd, dov.Addr, reader, "G0")
+	peerPull, err := mbsyncPull(dir, dov.Addr, reader, "G0")
 	if err != nil {
 		dov.Stop()
 		log.Fatal(err)
@@ -135,7 +135,7 @@ func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, session
 		benchkit.Emit(benchkit.Row{Area: "imap", Scenario: s.name + label, Backend: backend, Value: got[s.key], Unit: "s",
 			Peer: "dovecot", PeerValue: peer[s.key], Note: note}.Check("ratio", 1.0))
 	}
-	pull, err := mbsyncPull(gd, addr, reader, "Filters/Group/G0")
+	pull, err := mbsyncPull(dir, addr, reader, "Filters/Group/G0")
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -40,7 +41,9 @@ func ops(addr, user string, runs int) (median, cold map[string]float64, err erro
 	return median, cold, nil
 }
 
-// mbsyncPull times a full mbsync pull of one folder into an empty maildir.
+// mbsyncPull times a full mbsync pull of one folder into an empty maildir
+// under dir; callers pass the same dir for Dovecot and the gateway, so
+// both pulls write to the same place on disk.
 func mbsyncPull(dir, addr, user, folder string) (float64, error) {
 	host, port, _ := net.SplitHostPort(addr)
 	local := filepath.Join(dir, "mbsync-"+filepath.Base(dir))
@@ -76,6 +79,10 @@ SyncState *
 	if err != nil {
 		return 0, err
 	}
+	// mbsync fsyncs every message it writes: the seeding just before
+	// leaves hundreds of MB of dirty pages whose writeback would slow
+	// those fsyncs for whichever server was seeded last. Flush first.
+	syscall.Sync()
 	cmd := exec.Command("mbsync", "-c", conf, "-q", "-a")
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	start := time.Now()
