@@ -61,18 +61,8 @@ func bytesLight(data []byte, strip bool, authservID string) (*light, error) {
 	if n > maxHeaderMem {
 		return computeLight(bytes.NewReader(data), strip, authservID)
 	}
-	hdr := data[:n:n] // appending copies: data stays untouched
-	l := &light{HeaderLen: int64(n)}
-	if strip && authservID != "" {
-		stripped, _ := authcheck.StripForged(hdr, authservID)
-		l.Strip = int64(len(hdr) - len(stripped))
-	}
-	if !complete {
-		hdr = append(hdr, "\r\n\r\n"...)
-	}
-	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
-	l.Env = imapserver.ExtractEnvelope(h)
-	return l, nil
+	// data[:n:n]: appending copies, data stays untouched
+	return headerLight(data[:n:n], int64(n), complete, strip, authservID), nil
 }
 
 // computeLight reads a message's header.
@@ -102,8 +92,15 @@ func computeLight(r io.Reader, strip bool, authservID string) (*light, error) {
 			return nil, err
 		}
 	}
-	l := &light{HeaderLen: n}
-	if strip && !big && authservID != "" {
+	return headerLight(hdr, n, complete, strip && !big, authservID), nil
+}
+
+// headerLight makes the light record of a header held in memory (hdr,
+// headerLen bytes on the wire; complete when it ends with its blank
+// line); strip measures the forged Authentication-Results to hide.
+func headerLight(hdr []byte, headerLen int64, complete, strip bool, authservID string) *light {
+	l := &light{HeaderLen: headerLen}
+	if strip && authservID != "" {
 		stripped, _ := authcheck.StripForged(hdr, authservID)
 		l.Strip = int64(len(hdr) - len(stripped))
 	}
@@ -112,5 +109,5 @@ func computeLight(r io.Reader, strip bool, authservID string) (*light, error) {
 	}
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
 	l.Env = imapserver.ExtractEnvelope(h)
-	return l, nil
+	return l
 }
