@@ -17,21 +17,23 @@ import (
 // most 16 MB (a whole 1,000-message chunk could hold 256 MB).
 const readBatch = 64
 
-// readSmall reads the blobs of mis in batched queries when the blob
+// readSmall reads the blobs of keys in batched queries when the blob
 // store can (small blobs live in the database): the first FETCH 1:*
-// (ENVELOPE) of a folder parses every message, and one query (a round
-// trip to PostgreSQL) per message made it several times slower. Blobs
-// it leaves out are opened one by one.
-func (s *session) readSmall(mis []*msgInfo) (map[string][]byte, error) {
+// (ENVELOPE) of a folder parses every message, and mbsync fetches one
+// body per command; one query (a round trip to PostgreSQL) per message
+// made both several times slower. Blobs it leaves out are opened one by
+// one.
+func (s *session) readSmall(keys []string) (map[string][]byte, error) {
 	sr, ok := s.srv.cfg.Store.Blobs().(smallReader)
-	if !ok || len(mis) < 2 {
+	if !ok || len(keys) < 2 {
 		return nil, nil
 	}
-	keys := make([]string, 0, len(mis))
-	for _, mi := range mis {
-		keys = append(keys, mi.m.RawKey)
-	}
 	return sr.ReadSmall(s.ctx, keys)
+}
+
+// blankLine reports whether line is the empty line ending a header.
+func blankLine(line []byte) bool {
+	return len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n'
 }
 
 // blobLight reads the header of a message.
@@ -53,7 +55,7 @@ func bytesLight(data []byte, strip bool, authservID string) (*light, error) {
 		}
 		line := data[n:end]
 		n = end
-		if len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n' {
+		if blankLine(line) {
 			complete = true
 			break
 		}
@@ -74,7 +76,7 @@ func computeLight(r io.Reader, strip bool, authservID string) (*light, error) {
 	for {
 		line, err := br.ReadSlice('\n')
 		n += int64(len(line))
-		if atStart && (len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n') {
+		if atStart && blankLine(line) {
 			hdr = append(hdr, line...)
 			complete = true
 			break

@@ -100,15 +100,13 @@ func (s *session) readAhead(seq, n uint32) (*readAhead, error) {
 			keys = append(keys, mi.m.RawKey)
 		}
 	}
-	if sr, ok := st.Blobs().(smallReader); ok && len(keys) > 1 {
-		data, err := sr.ReadSmall(s.ctx, keys)
-		if err != nil {
-			return nil, s.internal("fetch: read messages", err)
-		}
-		for _, mi := range infos {
-			if d, ok := data[mi.m.RawKey]; ok {
-				mi.data = d
-			}
+	data, err := s.readSmall(keys)
+	if err != nil {
+		return nil, s.internal("fetch: read messages", err)
+	}
+	for _, mi := range infos {
+		if d, ok := data[mi.m.RawKey]; ok {
+			mi.data = d
 		}
 	}
 	return ra, nil

@@ -211,7 +211,11 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 	for len(todo) > 0 {
 		batch := todo[:min(len(todo), readBatch)]
 		todo = todo[len(batch):]
-		data, err := s.readSmall(batch)
+		keys := make([]string, len(batch))
+		for i, mi := range batch {
+			keys[i] = mi.m.RawKey
+		}
+		data, err := s.readSmall(keys)
 		if err != nil {
 			return nil, err
 		}
