@@ -22,7 +22,11 @@ func TestProfileLoad(t *testing.T) {
 	if _, err := fmt.Sscan(os.Getenv("IMAPD_PROFILE"), &n); err != nil || n == 0 {
 		t.Skip("set IMAPD_PROFILE=<messages> to run")
 	}
-	e := newTestServer(t, sqlstore.SQLite)
+	driver := sqlstore.SQLite
+	if d := os.Getenv("IMAPD_PROFILE_DRIVER"); d != "" {
+		driver = d
+	}
+	e := newTestServer(t, driver)
 	f := e.f
 	var wg sync.WaitGroup
 	ch := make(chan int)
@@ -41,7 +45,7 @@ func TestProfileLoad(t *testing.T) {
 	close(ch)
 	wg.Wait()
 	c := e.login(f.Admin.Email, nil)
-	for r := 0; r < 3; r++ {
+	for r := 0; r < 5; r++ {
 		t0 := time.Now()
 		selectBox(t, c, "INBOX")
 		t1 := time.Now()
@@ -51,9 +55,13 @@ func TestProfileLoad(t *testing.T) {
 		t3 := time.Now()
 		c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
 		t4 := time.Now()
-		c.Store(imap.SeqSet{{Start: 1, Stop: 1000}}, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
+		op := imap.StoreFlagsAdd // as bench/imap: +FLAGS and -FLAGS in turn
+		if r%2 == 1 {
+			op = imap.StoreFlagsDel
+		}
+		c.Store(imap.SeqSet{{Start: 1, Stop: 1000}}, &imap.StoreFlags{Op: op, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
 		t5 := time.Now()
-		t.Logf("select %v flags %v envelope %v search %v store %v", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3), t5.Sub(t4))
+		t.Logf("select %v flags %v envelope %v search %v store(%v) %v", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3), op, t5.Sub(t4))
 	}
 }
 

@@ -340,6 +340,17 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 		if err != nil {
 			return err
 		}
+		if mb.Virtual() {
+			// Shared flags decide membership only of the unread
+			// filters: the others, synced up to just before this
+			// change, are synced past it too, so their next sync
+			// reads nothing instead of these rows.
+			if _, err := tx.Exec(ctx, `UPDATE imap_mailboxes SET synced_modseq = ?
+				WHERE company_id = ? AND synced_modseq = ? AND filter <> '' AND filter <> ? AND filter NOT LIKE ?`,
+				modseq, companyID, modseq-1, storage.FilterUnread, "%:"+storage.FilterUnread); err != nil {
+				return fmt.Errorf("store flags: watermarks: %w", err)
+			}
+		}
 		for _, k := range keys {
 			nf := splitFlags(k)
 			for ids := groups[k]; len(ids) > 0; {
