@@ -43,27 +43,27 @@ type testEnv struct {
 // newTestServer starts a server on 127.0.0.1:0 over a fresh store holding
 // the storagetest fixture company "acme"; its staff log in with
 // testPassword.
-func newTestServer(t testing.TB, driver string) *testEnv {
+func newTestServer(t testing.TB, driver string, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	st := sqlstore.OpenTest(t, driver)
 	f := storagetest.NewFixture(t, st, "acme")
 	e := &testEnv{t: t, st: st, f: f}
 	e.setPasswords(f.Company.ID)
-	e.srv, e.addr = startServer(t, st)
+	e.srv, e.addr = startServer(t, st, opts...)
 	return e
 }
 
 // another is a second testEnv over the same store with a server of its
 // own (its own caches and notification hub): another process sharing
 // the database.
-func (e *testEnv) another() *testEnv {
+func (e *testEnv) another(opts ...func(*Config)) *testEnv {
 	o := &testEnv{t: e.t, st: e.st, f: e.f}
-	o.srv, o.addr = startServer(e.t, e.st)
+	o.srv, o.addr = startServer(e.t, e.st, opts...)
 	return o
 }
 
 // startServer starts a server over st on 127.0.0.1:0.
-func startServer(t testing.TB, st *sqlstore.Store) (*Server, string) {
+func startServer(t testing.TB, st *sqlstore.Store, opts ...func(*Config)) (*Server, string) {
 	t.Helper()
 	tokens, err := threading.NewTokens([]threading.Key{{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}}, time.Now)
 	if err != nil {
@@ -77,6 +77,9 @@ func startServer(t testing.TB, st *sqlstore.Store) (*Server, string) {
 		InsecureAuth: true, AuthservID: "partnermail", IdleRecheck: time.Hour}
 	if os.Getenv("IMAPD_TEST_DEBUG") != "" {
 		cfg.Debug = os.Stderr
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	srv, err := New(cfg)
 	if err != nil {
@@ -171,3 +174,6 @@ func (e *testEnv) login(email string, h *imapclient.UnilateralDataHandler) *imap
 	}
 	return c
 }
+
+// noWarmer turns the cache warmer off: FETCH parses what it needs.
+func noWarmer(c *Config) { c.NoCacheWarmer = true }

@@ -3,6 +3,7 @@ package imapd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -23,12 +24,12 @@ const readBatch = 64
 // body per command; one query (a round trip to PostgreSQL) per message
 // made both several times slower. Blobs it leaves out are opened one by
 // one.
-func (s *session) readSmall(keys []string) (map[string][]byte, error) {
-	sr, ok := s.srv.cfg.Store.Blobs().(smallReader)
+func (s *Server) readSmall(ctx context.Context, keys []string) (map[string][]byte, error) {
+	sr, ok := s.cfg.Store.Blobs().(smallReader)
 	if !ok || len(keys) < 2 {
 		return nil, nil
 	}
-	return sr.ReadSmall(s.ctx, keys)
+	return sr.ReadSmall(ctx, keys)
 }
 
 // blankLine reports whether line is the empty line ending a header.

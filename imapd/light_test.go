@@ -50,7 +50,7 @@ func TestBytesLight(t *testing.T) {
 // each message its own envelope.
 func TestEnvelopeColdBatches(t *testing.T) {
 	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
-		e := newTestServer(t, driver)
+		e := newTestServer(t, driver, noWarmer)
 		n := 2*readBatch + 3
 		for i := 0; i < n; i++ {
 			e.deliver(e.f, e.f.Acme, e.f.Ann, fmt.Sprintf("cold %d", i), "body")

@@ -100,7 +100,7 @@ func (s *session) readAhead(seq, n uint32) (*readAhead, error) {
 			keys = append(keys, mi.m.RawKey)
 		}
 	}
-	data, err := s.readSmall(keys)
+	data, err := s.srv.readSmall(s.ctx, keys)
 	if err != nil {
 		return nil, s.internal("fetch: read messages", err)
 	}

@@ -73,6 +73,10 @@ type Config struct {
 	// IdleRecheck re-reads the mailbox during IDLE even without a
 	// notification (a safety net); default 30 s.
 	IdleRecheck time.Duration
+	// NoCacheWarmer turns off the background parse of messages stored
+	// without a cached ENVELOPE (see warm); the first FETCH of a folder
+	// then parses them while the client waits.
+	NoCacheWarmer bool
 	// Debug receives the raw protocol when set (it includes passwords).
 	Debug io.Writer
 	// Observe receives command latencies and login results (metrics).
@@ -91,6 +95,7 @@ type Server struct {
 	cacheDone   chan struct{}
 	cacheMu     sync.RWMutex
 	cacheClosed bool
+	warmDone    chan struct{} // closed when the cache warmer has stopped
 	addrs       addrCache
 	views       viewCache
 	flags       flagCache
@@ -141,6 +146,12 @@ func New(cfg Config) (*Server, error) {
 		sharedBy: make(map[int64]sharedEntry)}
 	s.cacheCh, s.cacheDone = make(chan cacheWrite, 20000), make(chan struct{})
 	go s.writeCaches()
+	s.warmDone = make(chan struct{})
+	if cfg.NoCacheWarmer {
+		close(s.warmDone)
+	} else {
+		go s.warm()
+	}
 	s.queues = make(map[*imapserver.Server]*connQueue)
 	mk := func(insecure bool, tlsConf *tls.Config) *imapserver.Server {
 		srv := imapserver.New(&imapserver.Options{
@@ -288,6 +299,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for srv, q := range s.queues {
 		q.Close()
 		srv.Close()
+	}
+	select {
+	case <-s.warmDone:
+	case <-ctx.Done():
 	}
 	s.closeCaches(ctx)
 	return nil

@@ -215,7 +215,7 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 		for i, mi := range batch {
 			keys[i] = mi.m.RawKey
 		}
-		data, err := s.readSmall(keys)
+		data, err := s.srv.readSmall(s.ctx, keys)
 		if err != nil {
 			return nil, err
 		}

@@ -73,6 +73,9 @@ type IMAPStore interface {
 	// IMAPSetCaches stores many parses in one transaction. An empty field
 	// keeps the value already stored.
 	IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]IMAPCached) error
+	// IMAPUncached lists up to limit stored messages, of every company,
+	// with an id above afterID and no cached ENVELOPE, by id.
+	IMAPUncached(ctx context.Context, afterID int64, limit int) ([]IMAPUncachedMessage, error)
 
 	// IMAPStatus counts the live messages of a mailbox.
 	IMAPStatus(ctx context.Context, companyID, mailboxID int64) (IMAPCounts, error)
@@ -174,6 +177,12 @@ const (
 	IMAPFlagsAdd
 	IMAPFlagsDel
 )
+
+// IMAPUncachedMessage is a message whose ENVELOPE is not cached yet.
+type IMAPUncachedMessage struct {
+	ID, CompanyID int64
+	RawKey        string
+}
 
 // IMAPCached is the cached parse of a message: opaque to storage.
 type IMAPCached struct {

@@ -1,0 +1,122 @@
+package imapd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/partnermail/partnermail/internal/notify"
+	"github.com/partnermail/partnermail/storage"
+)
+
+// warmBatch is how many messages the warmer lists at a time; it reads
+// their blobs readBatch at a time.
+const warmBatch = 256
+
+// warmLookback is how far below the last message it parsed the warmer
+// looks again after new mail: with PostgreSQL a delivery may commit
+// after one with a higher id.
+const warmLookback = 1000
+
+// warm fills the database's ENVELOPE cache in the background: first for
+// every message stored without one (mail that arrived while no IMAP
+// view ran, a bulk import, an older version's store), then for new mail
+// as it arrives. Without it the first FETCH ENVELOPE of a big folder
+// parses every message's blob while the client waits (Dovecot's LDA
+// likewise fills its cache at delivery). FETCH still parses whatever is
+// missing itself; the warmer only takes that wait away.
+func (s *Server) warm() {
+	defer close(s.warmDone)
+	wake, unsub := s.cfg.Hub.Subscribe(notify.Mail, 0)
+	defer unsub()
+	var after int64
+	start, total, first := time.Now(), 0, true
+	for {
+		list, err := s.cfg.Store.IMAPUncached(s.ctx, after, warmBatch)
+		if err == nil && len(list) > 0 {
+			err = s.warmList(s.ctx, list)
+			after = list[len(list)-1].ID
+			total += len(list)
+		}
+		if s.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.log.Warn("imap: filling the envelope cache", "err", err)
+		} else if len(list) > 0 {
+			continue
+		}
+		if first && err == nil {
+			if total > 0 {
+				s.log.Info("imap: envelope cache filled", "messages", total, "took", time.Since(start).Round(time.Millisecond))
+			}
+			first = false
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-wake:
+		case <-time.After(time.Minute): // after an error, or a wake-up lost
+		}
+		// Let a burst of deliveries commit before reading them.
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		after = max(0, after-warmLookback)
+	}
+}
+
+// warmList parses the headers of list and stores their ENVELOPEs. A
+// message whose blob cannot be read is left to FETCH (which reports it).
+func (s *Server) warmList(ctx context.Context, list []storage.IMAPUncachedMessage) error {
+	strip := s.cfg.AuthservID != "" // every listed message is a shared one
+	byCompany := map[int64]map[int64]storage.IMAPCached{}
+	for len(list) > 0 {
+		batch := list[:min(len(list), readBatch)]
+		list = list[len(batch):]
+		keys := make([]string, len(batch))
+		for i, m := range batch {
+			keys[i] = m.RawKey
+		}
+		data, err := s.readSmall(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for _, m := range batch {
+			li, err := s.warmOne(ctx, m.RawKey, data[m.RawKey], strip)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				s.log.Debug("imap: envelope cache", "message", m.ID, "err", err)
+				continue
+			}
+			if byCompany[m.CompanyID] == nil {
+				byCompany[m.CompanyID] = map[int64]storage.IMAPCached{}
+			}
+			byCompany[m.CompanyID][m.ID] = storage.IMAPCached{Envelope: li.encode()}
+		}
+	}
+	for co, c := range byCompany {
+		if err := s.cfg.Store.IMAPSetCaches(ctx, co, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warmOne parses one message's header: from data when the batch read
+// held it, else from its blob.
+func (s *Server) warmOne(ctx context.Context, key string, data []byte, strip bool) (*light, error) {
+	if data != nil {
+		return bytesLight(data, strip, s.cfg.AuthservID)
+	}
+	b, err := s.cfg.Store.Blobs().Open(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", key, err)
+	}
+	defer b.Close()
+	return blobLight(b, strip, s.cfg.AuthservID)
+}
