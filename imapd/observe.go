@@ -19,6 +19,11 @@ type Observer struct {
 	// password or unknown login), "limited" (refused by the limiter) or
 	// "error".
 	Login func(result string)
+	// Warmed is called with the number of messages whose ENVELOPE the
+	// cache warmer has just stored; WarmedUp once, when its first pass
+	// (every message stored before the start) is done.
+	Warmed   func(n int)
+	WarmedUp func()
 }
 
 // observed wraps a session to time its commands. Embedding *session keeps

@@ -50,6 +50,9 @@ func (s *Server) warm() {
 			if total > 0 {
 				s.log.Info("imap: envelope cache filled", "messages", total, "took", time.Since(start).Round(time.Millisecond))
 			}
+			if s.cfg.Observe.WarmedUp != nil {
+				s.cfg.Observe.WarmedUp()
+			}
 			first = false
 		}
 		select {
@@ -102,6 +105,9 @@ func (s *Server) warmList(ctx context.Context, list []storage.IMAPUncachedMessag
 	for co, c := range byCompany {
 		if err := s.cfg.Store.IMAPSetCaches(ctx, co, c); err != nil {
 			return err
+		}
+		if s.cfg.Observe.Warmed != nil {
+			s.cfg.Observe.Warmed(len(c))
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
@@ -85,6 +86,22 @@ func TestServeMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The two inbound messages reach the ENVELOPE cache in the
+	// background, woken by their delivery.
+	for _, want := range []string{"partnermail_imap_envelope_warmup_done 1", "partnermail_imap_envelopes_warmed_total 2"} {
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(metrics, want); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("/metrics lacks %s after 10 s", want)
+			}
+			resp, err := http.Get("http://" + p.addr(t, "http") + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			metrics = string(b)
 		}
 	}
 	c.Logout()

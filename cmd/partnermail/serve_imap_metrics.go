@@ -27,7 +27,15 @@ func (g *gateway) imapObserver() imapd.Observer {
 	for _, r := range []string{"ok", "failed", "limited", "error"} {
 		logins.WithLabelValues(r)
 	}
-	g.reg.MustRegister(cmds, errs, logins)
+	warmed := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "partnermail_imap_envelopes_warmed_total",
+		Help: "Messages whose ENVELOPE the background warmer parsed and cached.",
+	})
+	warmedUp := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "partnermail_imap_envelope_warmup_done",
+		Help: "1 once the warmer has cached every message stored before the start.",
+	})
+	g.reg.MustRegister(cmds, errs, logins, warmed, warmedUp)
 	return imapd.Observer{
 		Command: func(name string, d time.Duration, failed bool) {
 			cmds.WithLabelValues(name).Observe(d.Seconds())
@@ -35,6 +43,8 @@ func (g *gateway) imapObserver() imapd.Observer {
 				errs.WithLabelValues(name).Inc()
 			}
 		},
-		Login: func(result string) { logins.WithLabelValues(result).Inc() },
+		Login:    func(result string) { logins.WithLabelValues(result).Inc() },
+		Warmed:   func(n int) { warmed.Add(float64(n)) },
+		WarmedUp: func() { warmedUp.Set(1) },
 	}
 }
