@@ -34,9 +34,10 @@ func (s *Server) warm() {
 	for {
 		list, err := s.cfg.Store.IMAPUncached(s.ctx, after, warmBatch)
 		if err == nil && len(list) > 0 {
-			err = s.warmList(s.ctx, list)
-			after = list[len(list)-1].ID
-			total += len(list)
+			if err = s.warmList(s.ctx, list); err == nil { // else these are tried again
+				after = list[len(list)-1].ID
+				total += len(list)
+			}
 		}
 		if s.ctx.Err() != nil {
 			return
