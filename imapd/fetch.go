@@ -76,8 +76,14 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		}
 		defer ew.flush()
 	}
+	size := fetchChunk
+	if envOnly {
+		// Lean rows, a few hundred bytes each: fewer, larger queries
+		// (a round trip and a plan each with PostgreSQL).
+		size = 4 * fetchChunk
+	}
 	for len(pairs) > 0 {
-		chunk := pairs[:min(len(pairs), fetchChunk)]
+		chunk := pairs[:min(len(pairs), size)]
 		pairs = pairs[len(chunk):]
 		uids := uidsOf(chunk)
 		if markSeen {

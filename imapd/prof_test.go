@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -44,6 +45,16 @@ func TestProfileLoad(t *testing.T) {
 	}
 	close(ch)
 	wg.Wait()
+	if os.Getenv("IMAPD_PROFILE_PY") != "" {
+		// bench/imap's client (Python imaplib), as the bench runs it.
+		host, port := hostPort(t, e.addr)
+		out, err := exec.Command("python3", "../bench/imap/client.py", host, port, f.Admin.Email, testPassword, "5").CombinedOutput()
+		if err != nil {
+			t.Fatalf("client.py: %v\n%s", err, out)
+		}
+		t.Logf("imaplib: %s", out)
+		return
+	}
 	c := e.login(f.Admin.Email, nil)
 	for r := 0; r < 5; r++ {
 		t0 := time.Now()
