@@ -63,13 +63,7 @@ func TestServeMetrics(t *testing.T) {
 		t.Fatalf("SELECT: %v", err)
 	}
 
-	resp, err := http.Get("http://" + p.addr(t, "http") + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	metrics := string(b)
+	metrics := p.metrics(t)
 	for _, want := range []string{
 		"partnermail_smtp_messages_accepted_total 2",         // inbound accepted
 		"partnermail_smtp_message_size_bytes_count 2",        // message sizes
@@ -95,15 +89,24 @@ func TestServeMetrics(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("/metrics lacks %s after 10 s", want)
 			}
-			resp, err := http.Get("http://" + p.addr(t, "http") + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			metrics = string(b)
+			metrics = p.metrics(t)
 		}
 	}
 	c.Logout()
 	p.stop()
+}
+
+// metrics reads the process's /metrics page.
+func (p *proc) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + p.addr(t, "http") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

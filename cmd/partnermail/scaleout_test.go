@@ -3,8 +3,6 @@ package main
 import (
 	"database/sql"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,14 +18,8 @@ import (
 // sentBy reads how many emails a process's worker sent from its /metrics.
 func sentBy(t *testing.T, p *proc) int {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr(t, "http") + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	const series = `partnermail_outbound_attempts_total{result="sent"} `
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(p.metrics(t), "\n") {
 		if v, ok := strings.CutPrefix(line, series); ok {
 			n, _ := strconv.ParseFloat(v, 64)
 			return int(n)
