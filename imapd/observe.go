@@ -8,7 +8,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 )
 
-// Observer receives what the gateway's metrics count. Either function may
+// Observer receives what the gateway's metrics count. Any function may
 // be nil.
 type Observer struct {
 	// Command is called after each command that does work (not IDLE):
