@@ -77,7 +77,12 @@ func startProc(t testing.TB, conf string, args ...string) *proc {
 		t.Fatalf("start serve: %v", err)
 	}
 	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() { // what the process logged says why, in CI too
+			t.Logf("serve's log:\n%s", p.stderr.String())
+		}
+	})
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		out := p.stderr.String()
 		if i := strings.Index(out, "partnermail is running"); i >= 0 && strings.Count(out[i:], "\n") > 1 {
