@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -142,7 +143,14 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 		if synced >= cur {
 			return nil
 		}
-		rows, err := syncRows(ctx, tx.conn, companyID, mailboxID, spec, synced, cur)
+		// No upper bound: a message whose modseq moved past cur since
+		// cur was read (its delivery status, a flag, committed in
+		// between) would otherwise be left out while the watermark
+		// passes its old modseq, missing from the folder until the next
+		// sync; APPEND to Sent looks it up right after this one. A row
+		// past cur is only looked at early: the next sync finds it
+		// already placed.
+		rows, err := syncRows(ctx, tx.conn, companyID, mailboxID, spec, synced, math.MaxInt64)
 		if err != nil {
 			return err
 		}
