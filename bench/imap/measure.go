@@ -18,7 +18,7 @@ import (
 
 // ops runs bench/imap/client.py against addr and returns the median of
 // each operation's runs (the first run, with cold caches, apart).
-func ops(addr, user string, runs int) (median, cold map[string]float64, err error) {
+func ops(addr, user string, runs int) (map[string]float64, map[string]float64, error) {
 	host, port, _ := net.SplitHostPort(addr)
 	out, err := exec.Command("python3", "bench/imap/client.py", host, port, user, password, fmt.Sprint(runs)).CombinedOutput()
 	if err != nil {
@@ -28,17 +28,15 @@ func ops(addr, user string, runs int) (median, cold map[string]float64, err erro
 	if err := json.Unmarshal(out, &res); err != nil {
 		return nil, nil, fmt.Errorf("client.py output %q: %w", out, err)
 	}
-	median, cold = map[string]float64{}, map[string]float64{}
+	mid, cold := map[string]float64{}, map[string]float64{}
 	for k, v := range res {
 		cold[k] = v[0]
-		warm := slices.Clone(v[1:])
-		if len(warm) == 0 {
-			warm = v
+		if len(v) > 1 {
+			v = v[1:]
 		}
-		slices.Sort(warm)
-		median[k] = warm[len(warm)/2]
+		mid[k] = median(v)
 	}
-	return median, cold, nil
+	return mid, cold, nil
 }
 
 // mbsyncPull times a full mbsync pull of one folder into an empty maildir
