@@ -32,6 +32,39 @@ func (s *Server) readSmall(ctx context.Context, keys []string) (map[string][]byt
 	return sr.ReadSmall(ctx, keys)
 }
 
+// inBatches hands each item to fn with its blob's bytes, read readBatch
+// blobs at a time (nil when readSmall left the blob out: fn opens it, see
+// openBlob). key names an item's blob.
+func inBatches[T any](ctx context.Context, s *Server, items []T, key func(T) string, fn func(T, []byte) error) error {
+	for len(items) > 0 {
+		batch := items[:min(len(items), readBatch)]
+		items = items[len(batch):]
+		keys := make([]string, len(batch))
+		for i, it := range batch {
+			keys[i] = key(it)
+		}
+		data, err := s.readSmall(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for _, it := range batch {
+			if err := fn(it, data[key(it)]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// openBlob is the blob of key: data when a batch read held it, else
+// opened from the store.
+func (s *Server) openBlob(ctx context.Context, key string, data []byte) (storage.Blob, error) {
+	if data != nil {
+		return byteBlob{bytes.NewReader(data), data}, nil
+	}
+	return s.cfg.Store.Blobs().Open(ctx, key)
+}
+
 // blankLine reports whether line is the empty line ending a header.
 func blankLine(line []byte) bool {
 	return len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n'

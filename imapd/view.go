@@ -208,26 +208,18 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 		}
 	}
 	// In batches of readBatch: the blobs of a batch are in memory together.
-	for len(todo) > 0 {
-		batch := todo[:min(len(todo), readBatch)]
-		todo = todo[len(batch):]
-		keys := make([]string, len(batch))
-		for i, mi := range batch {
-			keys[i] = mi.m.RawKey
+	err := inBatches(s.ctx, s.srv, todo, func(mi *msgInfo) string { return mi.m.RawKey }, func(mi *msgInfo, data []byte) error {
+		var c storage.IMAPCached
+		if err := s.compute(mi, needRoot, data, &c); err != nil {
+			return err
 		}
-		data, err := s.srv.readSmall(s.ctx, keys)
-		if err != nil {
-			return nil, err
+		if mi.m.MessageID != 0 {
+			s.srv.storeCache(s.company.ID, mi.m.MessageID, c)
 		}
-		for _, mi := range batch {
-			var c storage.IMAPCached
-			if err := s.compute(mi, needRoot, data[mi.m.RawKey], &c); err != nil {
-				return nil, err
-			}
-			if mi.m.MessageID != 0 {
-				s.srv.storeCache(s.company.ID, mi.m.MessageID, c)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -235,16 +227,11 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 // compute reads the blob of mi (data, when it was read in a batch) for
 // what the caches lacked.
 func (s *session) compute(mi *msgInfo, needRoot bool, data []byte, c *storage.IMAPCached) error {
-	var b storage.Blob
-	var err error
-	if data != nil {
-		b = byteBlob{bytes.NewReader(data), data}
-	} else {
-		if b, err = s.srv.cfg.Store.Blobs().Open(s.ctx, mi.m.RawKey); err != nil {
-			return fmt.Errorf("open message %d: %w", mi.m.UID, err)
-		}
-		defer b.Close()
+	b, err := s.srv.openBlob(s.ctx, mi.m.RawKey, data)
+	if err != nil {
+		return fmt.Errorf("open message %d: %w", mi.m.UID, err)
 	}
+	defer b.Close()
 	if mi.li == nil {
 		mi.li, err = blobLight(b, mi.strip, s.srv.cfg.AuthservID)
 		if err != nil {

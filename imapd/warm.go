@@ -77,31 +77,23 @@ func (s *Server) warm() {
 func (s *Server) warmList(ctx context.Context, list []storage.IMAPUncachedMessage) error {
 	strip := s.cfg.AuthservID != "" // every listed message is a shared one
 	byCompany := map[int64]map[int64]storage.IMAPCached{}
-	for len(list) > 0 {
-		batch := list[:min(len(list), readBatch)]
-		list = list[len(batch):]
-		keys := make([]string, len(batch))
-		for i, m := range batch {
-			keys[i] = m.RawKey
-		}
-		data, err := s.readSmall(ctx, keys)
+	err := inBatches(ctx, s, list, func(m storage.IMAPUncachedMessage) string { return m.RawKey }, func(m storage.IMAPUncachedMessage, data []byte) error {
+		li, err := s.warmOne(ctx, m.RawKey, data, strip)
 		if err != nil {
-			return err
-		}
-		for _, m := range batch {
-			li, err := s.warmOne(ctx, m.RawKey, data[m.RawKey], strip)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				s.log.Debug("imap: envelope cache", "message", m.ID, "err", err)
-				continue
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			if byCompany[m.CompanyID] == nil {
-				byCompany[m.CompanyID] = map[int64]storage.IMAPCached{}
-			}
-			byCompany[m.CompanyID][m.ID] = storage.IMAPCached{Envelope: li.encode()}
+			s.log.Debug("imap: envelope cache", "message", m.ID, "err", err)
+			return nil
 		}
+		if byCompany[m.CompanyID] == nil {
+			byCompany[m.CompanyID] = map[int64]storage.IMAPCached{}
+		}
+		byCompany[m.CompanyID][m.ID] = storage.IMAPCached{Envelope: li.encode()}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for co, c := range byCompany {
 		if err := s.cfg.Store.IMAPSetCaches(ctx, co, c); err != nil {
@@ -117,10 +109,7 @@ func (s *Server) warmList(ctx context.Context, list []storage.IMAPUncachedMessag
 // warmOne parses one message's header: from data when the batch read
 // held it, else from its blob.
 func (s *Server) warmOne(ctx context.Context, key string, data []byte, strip bool) (*light, error) {
-	if data != nil {
-		return bytesLight(data, strip, s.cfg.AuthservID)
-	}
-	b, err := s.cfg.Store.Blobs().Open(ctx, key)
+	b, err := s.openBlob(ctx, key, data)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", key, err)
 	}
