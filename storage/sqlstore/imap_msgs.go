@@ -341,14 +341,8 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 			return err
 		}
 		if mb.Virtual() {
-			// Shared flags decide membership only of the unread
-			// filters: the others, synced up to just before this
-			// change, are synced past it too, so their next sync
-			// reads nothing instead of these rows.
-			if _, err := tx.Exec(ctx, `UPDATE imap_mailboxes SET synced_modseq = ?
-				WHERE company_id = ? AND synced_modseq = ? AND filter <> '' AND filter <> ? AND filter NOT LIKE ?`,
-				modseq, companyID, modseq-1, storage.FilterUnread, "%:"+storage.FilterUnread); err != nil {
-				return fmt.Errorf("store flags: watermarks: %w", err)
+			if err := passFlagChange(ctx, tx, companyID, modseq); err != nil {
+				return err
 			}
 		}
 		for _, k := range keys {
@@ -381,6 +375,45 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 		return nil, fmt.Errorf("store flags: %w", err)
 	}
 	return out, nil
+}
+
+// passFlagChange moves past modseq, a change of shared flags only, the
+// watermark of the company's shared folders that were synced up to just
+// before it and whose filter flags cannot move a message in or out of
+// (filterSpec.match reads the seen flag only for unread filters): their
+// next sync then reads nothing instead of the changed rows. A folder
+// synced meanwhile no longer matches the UPDATE's condition and is left.
+func passFlagChange(ctx context.Context, tx *Tx, companyID, modseq int64) error {
+	rows, err := tx.Query(ctx, `SELECT id, filter FROM imap_mailboxes
+		WHERE company_id = ? AND synced_modseq = ? AND filter <> ''`, companyID, modseq-1)
+	if err != nil {
+		return fmt.Errorf("store flags: watermarks: %w", err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		var filter string
+		if err := rows.Scan(&id, &filter); err != nil {
+			rows.Close()
+			return fmt.Errorf("store flags: watermarks: %w", err)
+		}
+		if !parseFilter(filter).unread {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store flags: watermarks: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	args := append([]any{modseq, modseq - 1}, ids...)
+	_, err = tx.Exec(ctx, `UPDATE imap_mailboxes SET synced_modseq = ? WHERE synced_modseq = ? AND id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("store flags: watermarks: %w", err)
+	}
+	return nil
 }
 
 // flagRows reads what IMAPStoreFlags needs of the given UIDs: UID, shared
