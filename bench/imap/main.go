@@ -14,13 +14,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/partnermail/partnermail/bench/internal/benchkit"
@@ -133,7 +130,7 @@ func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, session
 	// cache warmer parses them all after the start (mail that arrives by
 	// SMTP is parsed as it comes). The operations start once it is done:
 	// their first run is then a first login after a restart.
-	if err := waitMetric(gw, "partnermail_imap_envelope_warmup_done 1", time.Duration(n)*time.Millisecond); err != nil { // 100 s for 100k
+	if err := waitWarmedUp(gw.Addrs["http"], time.Duration(n)*time.Millisecond); err != nil { // 100 s for 100k
 		return err
 	}
 	warm := time.Since(started)
@@ -191,22 +188,17 @@ func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, session
 	return nil
 }
 
-// waitMetric waits until the gateway's /metrics holds line.
-func waitMetric(gw *benchkit.Gateway, line string, limit time.Duration) error {
-	start := time.Now()
-	for {
-		resp, err := http.Get("http://" + gw.Addrs["http"] + "/metrics")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(body), "\n"+line+"\n") {
-				return nil
-			}
+// waitWarmedUp waits until the gateway's warmer has done its first pass.
+func waitWarmedUp(httpAddr string, limit time.Duration) error {
+	const series = "partnermail_imap_envelope_warmup_done"
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		v, err := benchkit.Metric(httpAddr, series)
+		if err == nil && v == 1 {
+			return nil
 		}
 		if time.Since(start) > limit {
-			return fmt.Errorf("no %q in the gateway's /metrics after %s (%v)", line, limit, err)
+			return fmt.Errorf("%s is not 1 after %s (%v)", series, limit, err)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
