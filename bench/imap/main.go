@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/partnermail/partnermail/bench/internal/benchkit"
+	"github.com/partnermail/partnermail/internal/dovecot"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
 
@@ -57,7 +58,7 @@ func main() {
 	if err := seedDovecot(maildir, n); err != nil {
 		log.Fatal(err)
 	}
-	dov, err := benchkit.StartDovecot(dd, []benchkit.DovecotUser{{Name: reader, Password: password, Maildir: maildir},
+	dov, err := dovecot.Start(dd, []dovecot.User{{Name: reader, Password: password, Maildir: maildir},
 		{Name: writer, Password: password, Maildir: maildir}})
 	if err != nil {
 		log.Fatal(err)
@@ -98,7 +99,7 @@ var scenarios = []struct{ key, name string }{
 }
 
 func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, sessions, runs int,
-	peer, peerCold map[string]float64, dovecot string, peerP99 float64) error {
+	peer, peerCold map[string]float64, dovecotAddr string, peerP99 float64) error {
 	gd := filepath.Join(dir, "gw-"+backend)
 	dsn := ""
 	if backend == "postgres" {
@@ -152,7 +153,7 @@ func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, session
 	// afternoon): three pulls from each server, in turn, and the medians.
 	var ours, theirs []float64
 	for i := 0; i < 3; i++ {
-		p, err := mbsyncPull(dir, dovecot, reader, "G0")
+		p, err := mbsyncPull(dir, dovecotAddr, reader, "G0")
 		if err != nil {
 			return fmt.Errorf("dovecot: %w", err)
 		}

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/partnermail/partnermail/bench/internal/benchkit"
+	"github.com/partnermail/partnermail/internal/dovecot"
 	"github.com/partnermail/partnermail/internal/auth"
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
@@ -147,7 +147,7 @@ func deliver(ctx context.Context, st *sqlstore.Store, companyID int64, teamID, m
 // seedDovecot writes the same messages into the maildir of the Dovecot
 // user: INBOX with all of them, folder G0 with group 0's.
 func seedDovecot(maildir string, n int) error {
-	if err := benchkit.WriteMaildir(maildir, n, message, seen); err != nil {
+	if err := dovecot.WriteMaildir(maildir, n, message, seen); err != nil {
 		return err
 	}
 	var g0 []int
@@ -156,6 +156,6 @@ func seedDovecot(maildir string, n int) error {
 			g0 = append(g0, i)
 		}
 	}
-	return benchkit.WriteMaildir(filepath.Join(maildir, ".G0"), len(g0), func(j int) []byte { return message(g0[j]) },
+	return dovecot.WriteMaildir(filepath.Join(maildir, ".G0"), len(g0), func(j int) []byte { return message(g0[j]) },
 		func(j int) bool { return seen(g0[j]) })
 }

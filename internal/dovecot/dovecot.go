@@ -1,4 +1,7 @@
-package benchkit
+// Package dovecot runs a private Dovecot IMAP server (Debian's
+// dovecot-imapd) for the IMAP benchmarks and the conformance test, which
+// compare the gateway with it.
+package dovecot
 
 import (
 	"fmt"
@@ -13,23 +16,23 @@ import (
 	"time"
 )
 
-// Dovecot is a private Dovecot IMAP server (Debian's dovecot-imapd) on a
+// Server is a private Dovecot IMAP server (Debian's dovecot-imapd) on a
 // loopback port, serving maildirs under its folder: the peer the IMAP
 // figures are compared with.
-type Dovecot struct {
+type Server struct {
 	Addr string
 	dir  string
 	cmd  *exec.Cmd
 }
 
-// DovecotUser is one login and the maildir it reads.
-type DovecotUser struct {
+// User is one login and the maildir it reads.
+type User struct {
 	Name, Password, Maildir string
 }
 
-// StartDovecot writes a minimal configuration (plain LOGIN allowed on
+// Start writes a minimal configuration (plain LOGIN allowed on
 // loopback, no TLS, maildir, indexes in dir) and starts dovecot -F.
-func StartDovecot(dir string, users []DovecotUser) (*Dovecot, error) {
+func Start(dir string, users []User) (*Server, error) {
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
 		return nil, fmt.Errorf("dovecot is not installed (apt-get install dovecot-imapd): %w", err)
@@ -94,6 +97,10 @@ auth_mechanisms = plain login
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
 mail_fsync = never
+namespace inbox {
+  inbox = yes
+  separator = /
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[1]s/passwd
@@ -131,7 +138,7 @@ default_client_limit = 5000
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	d := &Dovecot{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
+	d := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
 	d.cmd = exec.Command(bin, "-F", "-c", cf)
 	logf, _ := os.Create(filepath.Join(dir, "stderr.log"))
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
@@ -151,10 +158,10 @@ default_client_limit = 5000
 }
 
 // Pid returns the master process id (its children serve the sessions).
-func (d *Dovecot) Pid() int { return d.cmd.Process.Pid }
+func (d *Server) Pid() int { return d.cmd.Process.Pid }
 
 // Stop ends dovecot and its children.
-func (d *Dovecot) Stop() {
+func (d *Server) Stop() {
 	d.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
 	go func() { d.cmd.Wait(); close(done) }()
