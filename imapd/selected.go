@@ -27,6 +27,7 @@ type selected struct {
 	pending  []uint32
 	echo     map[uint32]string // flags this session just sent after its own STORE
 	saved    []uint32          // SEARCHRES ($), as UIDs
+	keywords []string          // a private mailbox's keywords the client was told of
 	synced   time.Time         // last read of the changes
 	ahead    *readAhead        // messages prepared for FETCH (readahead.go)
 	wake     <-chan struct{}
@@ -62,17 +63,17 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	sel.synced = time.Now()
 	sel.modseq = state.Modseq
 	sel.uidNext = max(state.UIDNext, sel.view.last()+1)
-	s.sel = sel
-	flags := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged}
-	perm := slices.Clone(flags)
 	if !mb.Virtual() {
-		flags = append(flags, imap.FlagDeleted, imap.FlagDraft)
-		perm = append(slices.Clone(flags), imap.FlagWildcard)
-	}
-	if mb.Filter == storage.FilterSent { // set by the outbound worker only
-		for _, k := range storage.DeliveryKeywords {
-			flags = append(flags, imap.Flag(k))
+		if sel.keywords, err = st.IMAPKeywords(s.ctx, s.company.ID, mb.ID); err != nil {
+			unsub()
+			return nil, s.internal("select", err)
 		}
+	}
+	s.sel = sel
+	flags := sel.flags()
+	perm := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged}
+	if !mb.Virtual() {
+		perm = append(slices.Clone(flags), imap.FlagWildcard)
 	}
 	if sel.readOnly {
 		perm = nil
@@ -81,6 +82,45 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		Flags: flags, PermanentFlags: perm, NumMessages: sel.view.len(),
 		UIDNext: imap.UID(sel.uidNext), UIDValidity: state.UIDValidity,
 	}, nil
+}
+
+// flags is the mailbox's FLAGS: the system flags it keeps and, in a
+// private mailbox, the keywords in use; in Sent, the delivery keywords
+// the outbound worker sets.
+func (sel *selected) flags() []imap.Flag {
+	flags := []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged}
+	if !sel.mb.Virtual() {
+		flags = append(flags, imap.FlagDeleted, imap.FlagDraft)
+	}
+	if sel.mb.Filter == storage.FilterSent {
+		for _, k := range storage.DeliveryKeywords {
+			flags = append(flags, imap.Flag(k))
+		}
+	}
+	for _, k := range sel.keywords {
+		flags = append(flags, imap.Flag(k))
+	}
+	return flags
+}
+
+// learnKeywords adds the keywords of flags the client was not told of
+// yet and reports whether there were any: a new keyword in a private
+// mailbox means a new FLAGS response (RFC 9051 section 7.3.5).
+func (sel *selected) learnKeywords(flags []string) bool {
+	if sel.mb.Virtual() {
+		return false
+	}
+	grew := false
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) && !slices.ContainsFunc(sel.keywords, func(k string) bool { return strings.EqualFold(k, f) }) {
+			sel.keywords = append(sel.keywords, f)
+			grew = true
+		}
+	}
+	if grew {
+		slices.Sort(sel.keywords)
+	}
+	return grew
 }
 
 // Unselect closes the mailbox (CLOSE has expunged first when allowed).
@@ -160,6 +200,7 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge, force bool) err
 		if err != nil {
 			return s.syncFailed(err)
 		}
+		newKeywords := false
 		for _, c := range changes {
 			seq := sel.view.seq(c.UID)
 			if seq == 0 {
@@ -169,10 +210,18 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge, force bool) err
 				sel.pending = append(sel.pending, c.UID)
 				continue
 			}
+			if sel.learnKeywords(c.Flags) {
+				newKeywords = true
+			}
 			if k, ok := sel.echo[c.UID]; ok && k == strings.Join(c.Flags, " ") {
 				continue
 			}
 			if err := w.WriteMessageFlags(seq, imap.UID(c.UID), imapFlags(c.Flags)); err != nil {
+				return err
+			}
+		}
+		if newKeywords {
+			if err := w.WriteMailboxFlags(sel.flags()); err != nil {
 				return err
 			}
 		}

@@ -82,6 +82,10 @@ type IMAPStore interface {
 	// IMAPFlagUIDs lists the UIDs of a mailbox, gone ones included, whose
 	// flag is set (set true) or not set (set false).
 	IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, flag string, set bool) ([]uint32, error)
+	// IMAPKeywords lists, sorted, the keywords (flags not starting with
+	// a backslash) set on live messages of a private mailbox: the
+	// mailbox's FLAGS as SELECT reports them.
+	IMAPKeywords(ctx context.Context, companyID, mailboxID int64) ([]string, error)
 	// IMAPUIDRuns lists the live UIDs of a mailbox from uid on as runs of
 	// consecutive UIDs (first, last), in order: IMAPUIDs, compact.
 	IMAPUIDRuns(ctx context.Context, companyID, mailboxID int64, from uint32) ([][2]uint32, error)

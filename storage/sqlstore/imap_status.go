@@ -51,6 +51,38 @@ func (s *Store) IMAPStatus(ctx context.Context, companyID, mailboxID int64) (sto
 	return c, rows.Err()
 }
 
+// IMAPKeywords lists the keywords of a private mailbox's live messages.
+// The distinct flag strings of a mailbox are few, however many messages
+// share them.
+func (s *Store) IMAPKeywords(ctx context.Context, companyID, mailboxID int64) ([]string, error) {
+	db := s.read()
+	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT DISTINCT flags FROM imap_uids WHERE mailbox_id = ? AND gone = FALSE AND flags <> ''`, mailboxID)
+	if err != nil {
+		return nil, fmt.Errorf("imap keywords: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var flags string
+		if err := rows.Scan(&flags); err != nil {
+			return nil, fmt.Errorf("imap keywords: %w", err)
+		}
+		for _, f := range splitFlags(flags) {
+			if !strings.HasPrefix(f, `\`) && !slices.ContainsFunc(out, func(g string) bool { return strings.EqualFold(f, g) }) {
+				out = append(out, f)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("imap keywords: %w", err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // IMAPFlagUIDs lists the UIDs (gone ones included) with or without a flag.
 func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, flag string, set bool) ([]uint32, error) {
 	db := s.read()
