@@ -31,7 +31,11 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 	if err != nil {
 		return nil, err
 	}
-	uids := uidsOf(sel.set(numSet))
+	pairs, err := sel.set(numSet)
+	if err != nil {
+		return nil, err
+	}
+	uids := uidsOf(pairs)
 	if len(uids) == 0 {
 		return nil, nil
 	}
@@ -73,7 +77,11 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil {
 		return err
 	}
-	uids := uidsOf(sel.set(numSet))
+	pairs, err := sel.set(numSet)
+	if err != nil {
+		return err
+	}
+	uids := uidsOf(pairs)
 	if len(uids) == 0 {
 		return nil
 	}

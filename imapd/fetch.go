@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -13,9 +14,20 @@ import (
 
 const fetchChunk = 1000
 
-// set resolves a FETCH/STORE/COPY set against the view; "$" is the saved
-// SEARCH result.
-func (sel *selected) set(numSet imap.NumSet) []pair {
+// set resolves a FETCH/STORE/COPY/MOVE set against the view; "$" is the
+// saved SEARCH result. A sequence number above the messages the client
+// was told of is a BAD command (RFC 9051 section 9, seq-number), as
+// Dovecot and Cyrus answer it; UIDs that match nothing are not an error.
+func (sel *selected) set(numSet imap.NumSet) ([]pair, error) {
+	if seqs, ok := numSet.(imap.SeqSet); ok {
+		n := sel.view.len()
+		for _, r := range seqs {
+			if r.Start > n || r.Stop > n { // 0 is "*"
+				return nil, &imap.Error{Type: imap.StatusResponseTypeBad,
+					Text: fmt.Sprintf("Invalid message sequence number: the mailbox has %d messages", n)}
+			}
+		}
+	}
 	if u, ok := numSet.(imap.UIDSet); ok && imap.IsSearchRes(u) {
 		var out []pair
 		for _, uid := range sel.saved {
@@ -23,9 +35,9 @@ func (sel *selected) set(numSet imap.NumSet) []pair {
 				out = append(out, pair{seq, uid})
 			}
 		}
-		return out
+		return out, nil
 	}
-	return sel.view.resolve(numSet)
+	return sel.view.resolve(numSet), nil
 }
 
 func uidsOf(ps []pair) []uint32 {
@@ -40,7 +52,10 @@ func uidsOf(ps []pair) []uint32 {
 // of a SELECTed folder marks the messages read for the whole company.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *imap.FetchOptions) error {
 	sel := s.sel
-	pairs := sel.set(numSet)
+	pairs, err := sel.set(numSet)
+	if err != nil {
+		return err
+	}
 	markSeen := false
 	if !sel.readOnly {
 		for _, bs := range opts.BodySection {
@@ -86,6 +101,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		chunk := pairs[:min(len(pairs), size)]
 		pairs = pairs[len(chunk):]
 		uids := uidsOf(chunk)
+		var seenNow map[uint32]bool // messages this FETCH marked read
 		if markSeen {
 			changed, err := st.IMAPStoreFlags(s.ctx, s.company.ID, sel.mb.ID, uids, storage.IMAPFlagsAdd, []string{string(imap.FlagSeen)})
 			if err != nil {
@@ -94,6 +110,10 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 			if len(changed) > 0 {
 				s.remember(changed)
 				s.publish()
+			}
+			seenNow = make(map[uint32]bool, len(changed))
+			for _, c := range changed {
+				seenNow[c.UID] = true
 			}
 		}
 		var msgs []storage.IMAPMessage
@@ -128,7 +148,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 				}
 				continue
 			}
-			if err := s.fetchOne(w, p.seq, mi, opts, markSeen); err != nil {
+			if err := s.fetchOne(w, p.seq, mi, opts, seenNow[p.uid]); err != nil {
 				return err
 			}
 		}
@@ -198,7 +218,9 @@ func (s *session) remember(changes []storage.IMAPChange) {
 	}
 }
 
-func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, mi *msgInfo, opts *imap.FetchOptions, markSeen bool) error {
+// fetchOne writes one message's items; flags with them when seen says
+// the FETCH just set its \Seen (RFC 9051 section 6.4.5).
+func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, mi *msgInfo, opts *imap.FetchOptions, seen bool) error {
 	var blob storage.Blob
 	if len(opts.BodySection) > 0 || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0 {
 		b, err := s.openBlob(mi)
@@ -251,7 +273,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, mi *msgInfo, o
 	if opts.UID {
 		rw.WriteUID(imap.UID(mi.m.UID))
 	}
-	if opts.Flags || markSeen {
+	if opts.Flags || seen {
 		rw.WriteFlags(imapFlags(mi.m.Flags))
 	}
 	if opts.InternalDate {

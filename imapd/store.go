@@ -20,7 +20,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	var names []string
 	for _, f := range flags.Flags {
 		if strings.EqualFold(string(f), `\Recent`) {
-			continue
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: `\Recent is the server's to set`}
 		}
 		if sel.mb.Virtual() && flags.Op != imap.StoreFlagsDel && strings.EqualFold(string(f), string(imap.FlagDeleted)) {
 			return errShared
@@ -35,7 +35,10 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		op = storage.IMAPFlagsDel
 	}
 	_, byUID := numSet.(imap.UIDSet)
-	pairs := sel.set(numSet)
+	pairs, err := sel.set(numSet)
+	if err != nil {
+		return err
+	}
 	st := s.srv.cfg.Store
 	published := false
 	for len(pairs) > 0 {
