@@ -296,9 +296,11 @@ func (s *session) match(c *imap.SearchCriteria, x *candidate) bool {
 			return false
 		}
 		if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+			// Without a (readable) Date: field nothing was sent on a
+			// day: no SENT* key matches, as Dovecot answers.
 			d := mi.li.Env.Date
 			if d.IsZero() {
-				d = mi.m.Date
+				return false
 			}
 			if !c.SentSince.IsZero() && day(d).Before(day(c.SentSince)) || !c.SentBefore.IsZero() && !day(d).Before(day(c.SentBefore)) {
 				return false
@@ -366,7 +368,9 @@ func addrText(l []imap.Address) string {
 func (s *session) matchHeader(x *candidate, key, value string) bool {
 	mi := x.mi
 	k := strings.ToLower(key)
-	if strings.HasPrefix(k, "x-partner-") || !envelopeField(k) {
+	// An empty value matches the messages that have the field at all
+	// (RFC 9051 section 6.4.4): the header says, not the envelope.
+	if value == "" || strings.HasPrefix(k, "x-partner-") || !envelopeField(k) {
 		h := append(append([]byte(nil), mi.prefix()...), "\r\n"...)
 		if !strings.HasPrefix(k, "x-partner-") {
 			h = s.viewHeader(x)
@@ -431,6 +435,34 @@ func (s *session) viewHeader(x *candidate) []byte {
 
 const maxDecodedSearch = 32 << 20
 
+// textParts appends the decoded text parts of the message r to text. An
+// attached message (message/rfc822) is part of the body: its header
+// block and its own text parts are searched too, as Dovecot does.
+func textParts(text []string, r io.Reader, depth int) []string {
+	e, err := gomessage.Read(r)
+	if err != nil && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err) {
+		return text
+	}
+	e.Walk(func(_ []int, p *gomessage.Entity, err error) error {
+		if err != nil || p.MultipartReader() != nil {
+			return nil
+		}
+		switch t, _, _ := p.Header.ContentType(); {
+		case t == "" || strings.HasPrefix(t, "text/"):
+			body, _ := io.ReadAll(p.Body)
+			text = append(text, string(body))
+		case (t == "message/rfc822" || t == "message/global") && depth < 8:
+			body, _ := io.ReadAll(p.Body)
+			if end := bytes.Index(body, []byte("\r\n\r\n")); end >= 0 {
+				text = append(text, string(body[:end]))
+			}
+			text = textParts(text, bytes.NewReader(body), depth+1)
+		}
+		return nil
+	})
+	return text
+}
+
 // matchText searches the decoded text parts (and with header, the header
 // block) of a message; messages too large to decode are searched raw.
 func (s *session) matchText(x *candidate, needle string, header bool) bool {
@@ -449,18 +481,8 @@ func (s *session) matchText(x *candidate, needle string, header bool) bool {
 		if b.Size() > maxDecodedSearch {
 			raw, _ := io.ReadAll(io.LimitReader(r, maxDecodedSearch))
 			x.text = append(x.text, string(raw))
-		} else if e, err := gomessage.Read(r); err == nil || gomessage.IsUnknownCharset(err) || gomessage.IsUnknownEncoding(err) {
-			e.Walk(func(_ []int, p *gomessage.Entity, err error) error {
-				if err != nil {
-					return nil
-				}
-				t, _, _ := p.Header.ContentType()
-				if p.MultipartReader() == nil && (t == "" || strings.HasPrefix(t, "text/")) {
-					body, _ := io.ReadAll(p.Body)
-					x.text = append(x.text, string(body))
-				}
-				return nil
-			})
+		} else {
+			x.text = textParts(x.text, r, 0)
 		}
 	}
 	for _, t := range x.text {
