@@ -90,7 +90,6 @@ func (s *Store) IMAPCopy(ctx context.Context, companyID, fromMailbox int64, uids
 			if from.Virtual() && prefix != nil {
 				m.Prefix = prefix(m)
 			}
-			m.Flags = slices.DeleteFunc(slices.Clone(m.Flags), func(f string) bool { return f == flagDeleted })
 			u, err := insertPrivate(ctx, tx, toMailbox, modseq, m)
 			if err != nil {
 				return err
