@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -61,6 +62,12 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 	if err != nil {
 		return s.internal("list", err)
 	}
+	var unsubscribed []string
+	if options.SelectSubscribed || options.ReturnSubscribed {
+		if unsubscribed, err = s.srv.cfg.Store.IMAPUnsubscribed(s.ctx, s.staff.ID); err != nil {
+			return s.internal("list", err)
+		}
+	}
 	for _, e := range entries(boxes) {
 		match := false
 		for _, p := range patterns {
@@ -81,7 +88,11 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		if e.mb == nil {
 			data.Attrs = append(data.Attrs, imap.MailboxAttrNoSelect)
 		} else {
-			if options.SelectSubscribed || options.ReturnSubscribed {
+			subscribed := !slices.Contains(unsubscribed, e.name)
+			if options.SelectSubscribed && !subscribed {
+				continue
+			}
+			if subscribed && (options.SelectSubscribed || options.ReturnSubscribed) {
 				data.Attrs = append(data.Attrs, imap.MailboxAttrSubscribed)
 			}
 			if e.mb.special != "" {

@@ -285,7 +285,18 @@ func (s *session) Delete(name string) error {
 	return nil
 }
 
-// Subscribe and Unsubscribe accept everything: every folder is listed as
-// subscribed, so clients that show subscribed folders only show them all.
-func (s *session) Subscribe(string) error   { return nil }
-func (s *session) Unsubscribe(string) error { return nil }
+// Subscribe and Unsubscribe keep the staff member's subscriptions. Every
+// folder is subscribed until unsubscribed, so clients that show
+// subscribed folders only show the shared inbox from the first login.
+func (s *session) Subscribe(name string) error   { return s.subscribe(name, true) }
+func (s *session) Unsubscribe(name string) error { return s.subscribe(name, false) }
+
+func (s *session) subscribe(name string, on bool) error {
+	if strings.EqualFold(name, nameInbox) {
+		name = nameInbox
+	}
+	if err := s.srv.cfg.Store.IMAPSubscribe(s.ctx, s.staff.ID, name, on); err != nil {
+		return s.internal("subscribe", err)
+	}
+	return nil
+}

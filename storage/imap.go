@@ -82,6 +82,11 @@ type IMAPStore interface {
 	// IMAPFlagUIDs lists the UIDs of a mailbox, gone ones included, whose
 	// flag is set (set true) or not set (set false).
 	IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, flag string, set bool) ([]uint32, error)
+	// IMAPUnsubscribed lists the folder names a staff member
+	// unsubscribed from; every other folder counts as subscribed.
+	IMAPUnsubscribed(ctx context.Context, staffID int64) ([]string, error)
+	// IMAPSubscribe records SUBSCRIBE (subscribed true) or UNSUBSCRIBE.
+	IMAPSubscribe(ctx context.Context, staffID int64, name string, subscribed bool) error
 	// IMAPKeywords lists, sorted, the keywords (flags not starting with
 	// a backslash) set on live messages of a private mailbox: the
 	// mailbox's FLAGS as SELECT reports them.
