@@ -31,6 +31,9 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, opts *imap.Append
 	if mb.Virtual() {
 		return nil, errNo(imap.ResponseCodeCannot, "Shared folders list the company's messages; save into a private folder instead")
 	}
+	if r.Size() == 0 {
+		return nil, errNo(imap.ResponseCodeCannot, "An empty message is not a message: nothing saved")
+	}
 	bw, err := s.srv.cfg.Store.Blobs().Create(s.ctx)
 	if err != nil {
 		return nil, s.internal("append", err)
