@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 
-	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/partnermail/partnermail/smtpd/authcheck"
@@ -144,6 +143,6 @@ func headerLight(hdr []byte, headerLen int64, complete, strip bool, authservID s
 		hdr = append(hdr, "\r\n\r\n"...)
 	}
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
-	l.Env = imapserver.ExtractEnvelope(h)
+	l.Env = extractEnvelope(h)
 	return l
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 )
@@ -222,9 +221,11 @@ func (p *part) setHeader(raw []byte, digest, message bool) {
 	}
 	p.Loc = h.Get("Content-Location")
 	if message {
-		p.Env = imapserver.ExtractEnvelope(h)
+		p.Env = extractEnvelope(h)
 	}
 }
+
+var usASCII = map[string]string{"charset": "us-ascii"}
 
 // bodyStructure converts the tree to what imapserver writes.
 func (p *part) bodyStructure() imap.BodyStructure {
@@ -237,8 +238,12 @@ func (p *part) bodyStructure() imap.BodyStructure {
 		}
 		return bs
 	}
+	params := p.Params
+	if p.Type == "text" && len(params) == 0 {
+		params = usASCII // RFC 2045 section 5.2's default, as Dovecot and Cyrus show it
+	}
 	bs := &imap.BodyStructureSinglePart{
-		Type: p.Type, Subtype: p.Sub, Params: p.Params, ID: p.ID, Description: p.Desc,
+		Type: p.Type, Subtype: p.Sub, Params: params, ID: p.ID, Description: p.Desc,
 		Encoding: p.Enc, Size: uint32(min(p.End-p.Body, 1<<32-1)),
 		Extended: &imap.BodyStructureSinglePartExt{Disposition: p.disposition(), Language: p.Lang, Location: p.Loc},
 	}

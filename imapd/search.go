@@ -360,6 +360,10 @@ func contains(hay, needle string) bool {
 func addrText(l []imap.Address) string {
 	var b strings.Builder
 	for _, a := range l {
+		if a.Host == "" { // a group's start (its name) or end marker
+			b.WriteString(a.Mailbox + " ")
+			continue
+		}
 		b.WriteString(a.Name + " <" + a.Mailbox + "@" + a.Host + "> ")
 	}
 	return b.String()
