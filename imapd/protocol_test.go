@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"net"
@@ -18,51 +17,6 @@ import (
 	"github.com/partnermail/partnermail/storage/sqlstore"
 	"github.com/partnermail/partnermail/threading"
 )
-
-// rawConn speaks IMAP by hand, for what clients libraries would not send.
-type rawConn struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
-}
-
-func dialRaw(t *testing.T, addr string) *rawConn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	rc := &rawConn{t: t, c: c, r: bufio.NewReader(c)}
-	rc.line() // greeting
-	return rc
-}
-
-func (rc *rawConn) line() string {
-	rc.t.Helper()
-	rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	l, err := rc.r.ReadString('\n')
-	if err != nil {
-		rc.t.Fatalf("read: %v (so far %q)", err, l)
-	}
-	return l
-}
-
-// cmd sends raw bytes and reads until the response tagged tag.
-func (rc *rawConn) cmd(tag, raw string) string {
-	rc.t.Helper()
-	if _, err := rc.c.Write([]byte(raw)); err != nil {
-		rc.t.Fatal(err)
-	}
-	var b strings.Builder
-	for {
-		l := rc.line()
-		b.WriteString(l)
-		if strings.HasPrefix(l, tag+" ") {
-			return b.String()
-		}
-	}
-}
 
 // TestEmptyLines: empty lines between commands are skipped, not fatal;
 // an empty line inside a literal stays part of it.
