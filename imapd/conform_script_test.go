@@ -234,7 +234,7 @@ var conformScript = []step{
 	{"2> SELECT %F", nil},
 	{`STORE 1 +FLAGS (\Flagged)`, nil},
 	{"2> NOOP", nil},
-	{`APPEND %F {}`, [][]byte{conformPlain}},
+	{`APPEND %F ($Appended) {}`, [][]byte{conformPlain}},
 	{"2> NOOP", nil},
 	{`STORE 2 +FLAGS.SILENT (\Deleted)`, nil},
 	{`EXPUNGE`, nil},

@@ -220,11 +220,7 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge, force bool) err
 				return err
 			}
 		}
-		if newKeywords {
-			if err := w.WriteMailboxFlags(sel.flags()); err != nil {
-				return err
-			}
-		}
+		grown := false
 		if state.UIDNext > sel.uidNext {
 			runs, err := st.IMAPUIDRuns(s.ctx, s.company.ID, sel.mb.ID, sel.uidNext)
 			if err != nil {
@@ -237,10 +233,24 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge, force bool) err
 				}
 			}
 			sel.uidNext = state.UIDNext
-			if sel.view.len() != n {
-				if err := w.WriteNumMessages(sel.view.len()); err != nil {
-					return err
-				}
+			grown = sel.view.len() != n
+		}
+		if grown && !sel.mb.Virtual() {
+			// New messages (APPEND, COPY, MOVE) may bring keywords.
+			kw, err := st.IMAPKeywords(s.ctx, s.company.ID, sel.mb.ID)
+			if err != nil {
+				return s.syncFailed(err)
+			}
+			newKeywords = sel.learnKeywords(kw) || newKeywords
+		}
+		if newKeywords {
+			if err := w.WriteMailboxFlags(sel.flags()); err != nil {
+				return err
+			}
+		}
+		if grown {
+			if err := w.WriteNumMessages(sel.view.len()); err != nil {
+				return err
 			}
 		}
 		sel.modseq = state.Modseq
