@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -38,11 +39,12 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, opts *imap.Append
 	if err != nil {
 		return nil, s.internal("append", err)
 	}
-	n, err := io.Copy(bw, r)
-	if err != nil {
+	cw := &crlfWriter{w: bw}
+	if _, err := io.Copy(cw, r); err != nil {
 		bw.Abort()
 		return nil, s.internal("append: read message", err)
 	}
+	n := cw.n
 	key, err := bw.Commit(s.ctx)
 	if err != nil {
 		bw.Abort()
@@ -94,4 +96,48 @@ func (s *session) appendSent(mb mbox, r io.Reader) (*imap.AppendData, error) {
 		return nil, s.internal("append to Sent", err)
 	}
 	return &imap.AppendData{UIDValidity: state.UIDValidity, UID: imap.UID(uid)}, nil
+}
+
+// crlfWriter writes to w with each bare LF made CRLF: a client that saves
+// Unix line ends gets back the RFC 5322 message other clients expect
+// (Dovecot does the same), and RFC822.SIZE counts what FETCH sends.
+type crlfWriter struct {
+	w  io.Writer
+	cr bool  // the last byte written was CR
+	n  int64 // bytes written to w
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		i := bytes.IndexByte(p[done:], '\n')
+		if i < 0 {
+			break
+		}
+		i += done
+		if i > 0 && p[i-1] == '\r' || i == 0 && c.cr {
+			if err := c.write(p[done : i+1]); err != nil {
+				return done, err
+			}
+		} else if err := c.write(p[done:i]); err != nil {
+			return done, err
+		} else if err := c.write([]byte("\r\n")); err != nil {
+			return done, err
+		}
+		done = i + 1
+	}
+	if err := c.write(p[done:]); err != nil {
+		return done, err
+	}
+	return len(p), nil
+}
+
+func (c *crlfWriter) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	k, err := c.w.Write(b)
+	c.n += int64(k)
+	c.cr = b[len(b)-1] == '\r'
+	return err
 }
