@@ -245,4 +245,11 @@ var conformScript = []step{
 	{"2> MOVE 1 %F2", nil},
 	{`NOOP`, nil},
 	{`UID FETCH 1:* UID`, nil},
+	{`SEARCH RETURN (SAVE) FLAGGED`, nil},
+	{`FETCH $ (UID FLAGS)`, nil},
+	{`STATUS %F (MESSAGES UNSEEN UIDNEXT)`, nil},
+	// A client that saves bare LF line ends.
+	{`APPEND %F {}`, [][]byte{[]byte("From: lf@partner.example\nSubject: bare LF\n\nline one\nline two\n")}},
+	{`NOOP`, nil},
+	{`FETCH * (RFC822.SIZE BODY.PEEK[] BODY.PEEK[HEADER] BODYSTRUCTURE)`, nil},
 }
