@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message"
@@ -32,6 +31,10 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, opts *imap.Append
 	if mb.Virtual() {
 		return nil, errNo(imap.ResponseCodeCannot, "Shared folders list the company's messages; save into a private folder instead")
 	}
+	if err := checkFlags(opts.Flags); err != nil {
+		io.Copy(io.Discard, r) // the literal was announced: read it past
+		return nil, err
+	}
 	if r.Size() == 0 {
 		return nil, errNo(imap.ResponseCodeCannot, "An empty message is not a message: nothing saved")
 	}
@@ -52,9 +55,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, opts *imap.Append
 	}
 	var flags []string
 	for _, f := range opts.Flags {
-		if !strings.EqualFold(string(f), `\Recent`) {
-			flags = append(flags, string(f))
-		}
+		flags = append(flags, string(f))
 	}
 	uid, err := s.srv.cfg.Store.IMAPAppend(s.ctx, s.company.ID, mb.ID, storage.IMAPMessage{
 		RawKey: key, Size: n, Flags: flags, Date: opts.Time,

@@ -263,20 +263,13 @@ func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
 	return nil
 }
 
-// Delete deletes a private folder that has no children.
+// Delete deletes a private folder and its messages. Folders inside it
+// stay, under its name, which LIST then shows \Noselect (RFC 9051
+// section 6.3.5).
 func (s *session) Delete(name string) error {
 	mb, err := s.own(name)
 	if err != nil {
 		return err
-	}
-	boxes, err := s.mailboxes()
-	if err != nil {
-		return s.internal("delete", err)
-	}
-	for _, o := range boxes {
-		if strings.HasPrefix(o.Name, mb.Name+string(delim)) {
-			return errNo(imap.ResponseCodeHasChildren, "Delete the folders inside it first")
-		}
 	}
 	if err := s.srv.cfg.Store.IMAPDeleteMailbox(s.ctx, s.company.ID, s.staff.ID, mb.Name); err != nil {
 		return s.internal("delete", err)

@@ -121,8 +121,17 @@ func TestPrivateFolders(t *testing.T) {
 		if _, err := c.Select("Patterns/Replies", nil).Wait(); err != nil {
 			t.Errorf("SELECT the renamed child: %v", err)
 		}
-		if err := c.Delete("Patterns").Wait(); err == nil {
-			t.Error("DELETE of a folder with children succeeded")
+		// DELETE of a folder with children leaves them, under a
+		// \Noselect name (RFC 9051 6.3.5).
+		if err := c.Delete("Patterns").Wait(); err != nil {
+			t.Errorf("DELETE of a folder with children: %v", err)
+		}
+		list, err := c.List("", "Patterns*", nil).Collect()
+		if err != nil || len(list) != 2 || !slices.Contains(list[0].Attrs, imap.MailboxAttrNoSelect) || list[1].Mailbox != "Patterns/Replies" {
+			t.Errorf("LIST after DELETE of the parent = %+v, %v; want Patterns \\Noselect and Patterns/Replies", list, err)
+		}
+		if _, err := c.Select("Patterns", nil).Wait(); err == nil {
+			t.Error("SELECT of the deleted parent succeeded")
 		}
 		if err := c.Delete("Patterns/Replies").Wait(); err != nil {
 			t.Errorf("DELETE Patterns/Replies: %v", err)

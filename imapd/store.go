@@ -17,11 +17,11 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if sel.readOnly {
 		return errReadOnly
 	}
+	if err := checkFlags(flags.Flags); err != nil {
+		return err
+	}
 	var names []string
 	for _, f := range flags.Flags {
-		if strings.EqualFold(string(f), `\Recent`) {
-			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: `\Recent is the server's to set`}
-		}
 		if sel.mb.Virtual() && flags.Op != imap.StoreFlagsDel && strings.EqualFold(string(f), string(imap.FlagDeleted)) {
 			return errShared
 		}
@@ -61,6 +61,25 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 		if err := s.writeFlags(w, chunk, byUID, true); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkFlags refuses system flags a client may not set: \Recent is the
+// server's, and a server must not show a system flag RFC 9051 does not
+// define (flag-extension), so it cannot keep one either. Dovecot
+// answers both BAD as well.
+func checkFlags(flags []imap.Flag) error {
+	for _, f := range flags {
+		switch name := strings.ToLower(string(f)); {
+		case !strings.HasPrefix(name, `\`):
+		case name == `\seen`, name == `\answered`, name == `\flagged`, name == `\deleted`, name == `\draft`:
+		case name == `\recent`:
+			return &imap.Error{Type: imap.StatusResponseTypeBad, Text: `\Recent is the server's to set`}
+		default:
+			return &imap.Error{Type: imap.StatusResponseTypeBad,
+				Text: string(f) + ` is not a flag: system flags are \Seen, \Answered, \Flagged, \Deleted and \Draft`}
 		}
 	}
 	return nil
