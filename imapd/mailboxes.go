@@ -238,11 +238,11 @@ func (s *session) Rename(from, to string, _ *imap.RenameOptions) error {
 	if err := checkPrivateName(to); err != nil {
 		return err
 	}
-	if to == from || strings.HasPrefix(to, from+string(delim)) {
-		return errNo(imap.ResponseCodeCannot, "Cannot rename a mailbox into itself")
-	}
-	if _, err := s.lookup(to); err == nil {
+	if _, err := s.lookup(to); err == nil { // to == from included
 		return errNo(imap.ResponseCodeAlreadyExists, "Mailbox already exists")
+	}
+	if strings.HasPrefix(to, from+string(delim)) {
+		return errNo(imap.ResponseCodeCannot, "Cannot rename a mailbox into itself")
 	}
 	st := s.srv.cfg.Store
 	err := st.IMAPRenameMailbox(s.ctx, s.company.ID, s.staff.ID, from, to)

@@ -296,11 +296,12 @@ func (s *session) match(c *imap.SearchCriteria, x *candidate) bool {
 			return false
 		}
 		if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-			// Without a (readable) Date: field nothing was sent on a
-			// day: no SENT* key matches, as Dovecot answers.
+			// Without a (readable) Date: field a message counts as
+			// sent in 1970, as Dovecot has it: SENTBEFORE matches it,
+			// SENTSINCE does not (RFC 9051 does not say).
 			d := mi.li.Env.Date
 			if d.IsZero() {
-				return false
+				d = time.Unix(0, 0)
 			}
 			if !c.SentSince.IsZero() && day(d).Before(day(c.SentSince)) || !c.SentBefore.IsZero() && !day(d).Before(day(c.SentBefore)) {
 				return false
