@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/partnermail/partnermail/internal/dovecot"
 	"github.com/partnermail/partnermail/internal/auth"
+	"github.com/partnermail/partnermail/internal/dovecot"
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
