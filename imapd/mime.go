@@ -225,8 +225,6 @@ func (p *part) setHeader(raw []byte, digest, message bool) {
 	}
 }
 
-var usASCII = map[string]string{"charset": "us-ascii"}
-
 // bodyStructure converts the tree to what imapserver writes.
 func (p *part) bodyStructure() imap.BodyStructure {
 	if p.multipart() {
@@ -240,7 +238,8 @@ func (p *part) bodyStructure() imap.BodyStructure {
 	}
 	params := p.Params
 	if p.Type == "text" && len(params) == 0 {
-		params = usASCII // RFC 2045 section 5.2's default, as Dovecot and Cyrus show it
+		// RFC 2045 section 5.2's default, as Dovecot and Cyrus show it.
+		params = map[string]string{"charset": "us-ascii"}
 	}
 	bs := &imap.BodyStructureSinglePart{
 		Type: p.Type, Subtype: p.Sub, Params: params, ID: p.ID, Description: p.Desc,
