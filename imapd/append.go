@@ -99,24 +99,33 @@ func (s *session) appendSent(mb mbox, r io.Reader) (*imap.AppendData, error) {
 	return &imap.AppendData{UIDValidity: state.UIDValidity, UID: imap.UID(uid)}, nil
 }
 
-// crlfWriter writes to w with each bare LF made CRLF: a client that saves
-// Unix line ends gets back the RFC 5322 message other clients expect
-// (Dovecot does the same), and RFC822.SIZE counts what FETCH sends.
+// crlfWriter writes to w with each bare LF made CRLF when the message's
+// first line ends in a bare LF: a client that saves Unix line ends gets
+// back the RFC 5322 message other clients expect (Dovecot converts too),
+// and RFC822.SIZE counts what FETCH sends. A message whose first line
+// ends in CRLF passes untouched, so binary parts (BINARY's APPEND of a
+// literal8) keep their bytes.
 type crlfWriter struct {
-	w  io.Writer
-	cr bool  // the last byte written was CR
-	n  int64 // bytes written to w
+	w       io.Writer
+	decided bool  // the first line end was seen
+	convert bool  // it was a bare LF
+	cr      bool  // the last byte written was CR
+	n       int64 // bytes written to w
 }
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
 	done := 0
-	for done < len(p) {
+	for done < len(p) && (c.convert || !c.decided) {
 		i := bytes.IndexByte(p[done:], '\n')
 		if i < 0 {
 			break
 		}
 		i += done
-		if i > 0 && p[i-1] == '\r' || i == 0 && c.cr {
+		crlf := i > 0 && p[i-1] == '\r' || i == 0 && c.cr
+		if !c.decided {
+			c.decided, c.convert = true, !crlf
+		}
+		if crlf || !c.convert {
 			if err := c.write(p[done : i+1]); err != nil {
 				return done, err
 			}

@@ -5,15 +5,19 @@ import (
 	"testing"
 )
 
-// TestCRLFWriter: bare LFs become CRLF, existing CRLFs stay, whatever
-// the pieces the message arrives in.
+// TestCRLFWriter: in a message whose first line ends in a bare LF, bare
+// LFs become CRLF; a CRLF message is untouched; whatever the pieces the
+// message arrives in.
 func TestCRLFWriter(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"a\nb\n", "a\r\nb\r\n"},
 		{"a\r\nb\r\n", "a\r\nb\r\n"},
 		{"\n\n", "\r\n\r\n"},
 		{"a\r\rb\n\r", "a\r\rb\r\n\r"},
-		{"mixed\r\nand\nbare\r\n\n", "mixed\r\nand\r\nbare\r\n\r\n"},
+		{"bare\nand\r\nmixed\n", "bare\r\nand\r\nmixed\r\n"},
+		// A CRLF message passes untouched, binary bytes included.
+		{"mixed\r\nand\nbare\r\n\n", "mixed\r\nand\nbare\r\n\n"},
+		{"From: x\r\n\r\n\x00\n\xff\n", "From: x\r\n\r\n\x00\n\xff\n"},
 		{"", ""},
 	} {
 		for size := 1; size <= len(c.in)+1; size++ {
