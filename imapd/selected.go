@@ -64,7 +64,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	sel.modseq = state.Modseq
 	sel.uidNext = max(state.UIDNext, sel.view.last()+1)
 	if !mb.Virtual() {
-		if sel.keywords, err = st.IMAPKeywords(s.ctx, s.company.ID, mb.ID); err != nil {
+		if sel.keywords, err = st.IMAPKeywords(s.ctx, s.company.ID, mb.ID, 0); err != nil {
 			unsub()
 			return nil, s.internal("select", err)
 		}
@@ -220,7 +220,7 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge, force bool) err
 				return err
 			}
 		}
-		grown := false
+		grown, oldNext := false, sel.uidNext
 		if state.UIDNext > sel.uidNext {
 			runs, err := st.IMAPUIDRuns(s.ctx, s.company.ID, sel.mb.ID, sel.uidNext)
 			if err != nil {
@@ -236,8 +236,9 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge, force bool) err
 			grown = sel.view.len() != n
 		}
 		if grown && !sel.mb.Virtual() {
-			// New messages (APPEND, COPY, MOVE) may bring keywords.
-			kw, err := st.IMAPKeywords(s.ctx, s.company.ID, sel.mb.ID)
+			// New messages (APPEND, COPY, MOVE) may bring keywords:
+			// read theirs only, not the whole folder's again.
+			kw, err := st.IMAPKeywords(s.ctx, s.company.ID, sel.mb.ID, oldNext)
 			if err != nil {
 				return s.syncFailed(err)
 			}

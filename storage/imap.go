@@ -88,9 +88,10 @@ type IMAPStore interface {
 	// IMAPSubscribe records SUBSCRIBE (subscribed true) or UNSUBSCRIBE.
 	IMAPSubscribe(ctx context.Context, staffID int64, name string, subscribed bool) error
 	// IMAPKeywords lists, sorted, the keywords (flags not starting with
-	// a backslash) set on live messages of a private mailbox: the
-	// mailbox's FLAGS as SELECT reports them.
-	IMAPKeywords(ctx context.Context, companyID, mailboxID int64) ([]string, error)
+	// a backslash) set on live messages of a private mailbox from UID
+	// fromUID on: from 0, the mailbox's FLAGS as SELECT reports them;
+	// from an old UIDNEXT, what new messages brought.
+	IMAPKeywords(ctx context.Context, companyID, mailboxID int64, fromUID uint32) ([]string, error)
 	// IMAPUIDRuns lists the live UIDs of a mailbox from uid on as runs of
 	// consecutive UIDs (first, last), in order: IMAPUIDs, compact.
 	IMAPUIDRuns(ctx context.Context, companyID, mailboxID int64, from uint32) ([][2]uint32, error)

@@ -51,15 +51,16 @@ func (s *Store) IMAPStatus(ctx context.Context, companyID, mailboxID int64) (sto
 	return c, rows.Err()
 }
 
-// IMAPKeywords lists the keywords of a private mailbox's live messages.
-// The distinct flag strings of a mailbox are few, however many messages
-// share them.
-func (s *Store) IMAPKeywords(ctx context.Context, companyID, mailboxID int64) ([]string, error) {
+// IMAPKeywords lists the keywords of a private mailbox's live messages
+// from fromUID on (a range of the primary key). The distinct flag
+// strings of a mailbox are few, however many messages share them.
+func (s *Store) IMAPKeywords(ctx context.Context, companyID, mailboxID int64, fromUID uint32) ([]string, error) {
 	db := s.read()
 	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT DISTINCT flags FROM imap_uids WHERE mailbox_id = ? AND gone = FALSE AND flags <> ''`, mailboxID)
+	rows, err := db.Query(ctx, `SELECT DISTINCT flags FROM imap_uids WHERE mailbox_id = ? AND uid >= ? AND gone = FALSE AND flags <> ''`,
+		mailboxID, int64(fromUID))
 	if err != nil {
 		return nil, fmt.Errorf("imap keywords: %w", err)
 	}
