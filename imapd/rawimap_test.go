@@ -375,11 +375,11 @@ func pairs(l []sexp) string {
 // before the first: servers may report the same removals in different
 // orders.
 func originalSeqs(seqs []int) []int {
-	max := 0
+	total := 0
 	for _, s := range seqs {
-		max += s
+		total += s
 	}
-	cur := make([]int, max)
+	cur := make([]int, total)
 	for i := range cur {
 		cur[i] = i + 1
 	}
