@@ -76,19 +76,15 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		return s.fetchAhead(w, pairs[0], opts)
 	}
 	if !markSeen && !needLight && !needRoot && !opts.InternalDate {
-		return s.fetchFlags(w, pairs, opts)
+		return s.fetchFlags(pairs, opts)
 	}
 	// ENVELOPE alone (a client listing a folder) reads lean rows.
 	envOnly := opts.Envelope && !markSeen && !needRoot && !opts.Flags && !opts.InternalDate && !opts.RFC822Size &&
 		len(opts.BodySection) == 0 && len(opts.BinarySection) == 0 && len(opts.BinarySectionSize) == 0
-	// ...and its responses are written by envWriter (envwire.go).
-	var ew *envWriter
+	// ...and its responses are written by fetchWire (fetchwire.go).
+	var ew *fetchWire
 	if envOnly && opts.BodyStructure == nil && !opts.ModSeq && opts.ChangedSince == 0 {
-		caps := s.conn.EnabledCaps()
-		ew = &envWriter{conn: s.conn.NetConn(), utf8: caps.Has(imap.CapIMAP4rev2) || caps.Has(imap.CapUTF8Accept)}
-		if d := s.srv.cfg.Debug; d != nil {
-			ew.conn = io.MultiWriter(ew.conn, d)
-		}
+		ew = s.newFetchWire()
 		defer ew.flush()
 	}
 	size := fetchChunk
@@ -158,11 +154,13 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 
 // fetchFlags serves FETCH of UID and FLAGS only, the most frequent
 // request (clients resynchronising), from a lean query.
-func (s *session) fetchFlags(w *imapserver.FetchWriter, pairs []pair, opts *imap.FetchOptions) error {
+func (s *session) fetchFlags(pairs []pair, opts *imap.FetchOptions) error {
+	fw := s.newFetchWire()
+	defer fw.flush()
 	for len(pairs) > 0 {
 		chunk := pairs[:min(len(pairs), 4*fetchChunk)]
 		pairs = pairs[len(chunk):]
-		if err := s.writeFlags(w, chunk, opts.UID, opts.Flags); err != nil {
+		if err := s.writeFlags(fw, chunk, opts.UID, opts.Flags); err != nil {
 			return err
 		}
 	}
@@ -171,7 +169,7 @@ func (s *session) fetchFlags(w *imapserver.FetchWriter, pairs []pair, opts *imap
 
 // writeFlags writes FETCH (UID FLAGS) responses for the messages of
 // chunk, in order.
-func (s *session) writeFlags(w *imapserver.FetchWriter, chunk []pair, uid, flags bool) error {
+func (s *session) writeFlags(w *fetchWire, chunk []pair, uid, flags bool) error {
 	sel, st := s.sel, s.srv.cfg.Store
 	var fl []storage.IMAPChange
 	cached := false
@@ -193,14 +191,7 @@ func (s *session) writeFlags(w *imapserver.FetchWriter, chunk []pair, uid, flags
 		if i == len(chunk) || chunk[i].uid != c.UID {
 			continue
 		}
-		rw := w.CreateMessage(chunk[i].seq)
-		if uid {
-			rw.WriteUID(imap.UID(c.UID))
-		}
-		if flags {
-			rw.WriteFlags(imapFlags(c.Flags))
-		}
-		if err := rw.Close(); err != nil {
+		if err := w.flags(chunk[i].seq, c.UID, uid, flags, c.Flags); err != nil {
 			return err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // Store changes flags. In a shared folder \Seen, \Answered and \Flagged
 // are the company's (other flags are not kept there), and \Deleted is
 // refused: partner messages are records.
-func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
+func (s *session) Store(_ *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, _ *imap.StoreOptions) error {
 	sel := s.sel
 	if sel.readOnly {
 		return errReadOnly
@@ -41,6 +41,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	}
 	st := s.srv.cfg.Store
 	published := false
+	fw := s.newFetchWire()
+	defer fw.flush()
 	for len(pairs) > 0 {
 		chunk := pairs[:min(len(pairs), fetchChunk)]
 		pairs = pairs[len(chunk):]
@@ -59,7 +61,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		if flags.Silent {
 			continue
 		}
-		if err := s.writeFlags(w, chunk, byUID, true); err != nil {
+		if err := s.writeFlags(fw, chunk, byUID, true); err != nil {
 			return err
 		}
 	}

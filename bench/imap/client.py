@@ -2,13 +2,18 @@
 Dovecot figures were taken with. It runs the measured operations RUNS
 times and prints one JSON object of lists of seconds.
 
-    client.py HOST PORT USER PASSWORD RUNS"""
+    client.py HOST PORT USER PASSWORD RUNS [FIRST]
+
+FIRST numbers the first run (0 by default): STORE adds \\Seen in even
+runs and removes it in odd ones, so that every run changes 1,000 flags.
+"""
 import imaplib
 import json
 import sys
 import time
 
 host, port, user, password, runs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+first = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 res = {k: [] for k in ("login_select", "fetch_flags", "fetch_envelope", "search_unseen", "store_seen")}
 
 
@@ -19,7 +24,7 @@ def timed(key, f):
     return out
 
 
-for r in range(runs):
+for r in range(first, first + runs):
     def login_select():
         m = imaplib.IMAP4(host, port)
         m.login(user, password)

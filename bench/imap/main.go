@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -28,7 +29,8 @@ import (
 func main() {
 	quick := flag.Bool("quick", false, "10,000 messages and 100 idle sessions (figures not comparable with the targets)")
 	pg := flag.String("postgres", os.Getenv("PARTNERMAIL_TEST_POSTGRES"), "PostgreSQL DSN; empty: SQLite only")
-	runs := flag.Int("runs", 4, "runs of the imaplib operations (the first, cold, is reported apart)")
+	runs := flag.Int("runs", 7, "warm runs of the imaplib operations on each server, in turn (the first after a start, cold, is reported apart)")
+	hold := flag.Bool("hold", false, "after each gateway's warm-up, print both servers' addresses and wait for Enter (to measure or profile by hand)")
 	flag.Parse()
 	log.SetFlags(0)
 	n, sessions := 100000, 1000
@@ -65,7 +67,7 @@ func main() {
 	}
 	// Dovecot stays up: the mbsync pulls alternate between it and the
 	// gateway (runGateway).
-	peer, peerCold, err := ops(dov.Addr, reader, *runs)
+	peerCold, err := ops(dov.Addr, reader, 1, 0)
 	if err != nil {
 		dov.Stop()
 		log.Fatal(err)
@@ -75,14 +77,14 @@ func main() {
 		dov.Stop()
 		log.Fatal(err)
 	}
-	fmt.Printf("Dovecot: %v (cold %v), IDLE delay p50 %.1f ms p99 %.1f ms\n", peer, peerCold, peerP50, peerP99)
+	fmt.Printf("Dovecot: cold %v, IDLE delay p50 %.1f ms p99 %.1f ms\n", peerCold, peerP50, peerP99)
 
 	backends := []string{"sqlite"}
 	if *pg != "" {
 		backends = append(backends, "postgres")
 	}
 	for _, b := range backends {
-		if err := runGateway(ctx, bin, dir, b, *pg, n, sessions, *runs, peer, peerCold, dov.Addr, peerP99); err != nil {
+		if err := runGateway(ctx, bin, dir, b, *pg, n, sessions, *runs, *hold, peerCold, dov.Addr, peerP99); err != nil {
 			dov.Stop()
 			log.Fatalf("%s: %v", b, err)
 		}
@@ -98,8 +100,8 @@ var scenarios = []struct{ key, name string }{
 	{"store_seen", `STORE 1:1000 +FLAGS (\Seen)`},
 }
 
-func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, sessions, runs int,
-	peer, peerCold map[string]float64, dovecotAddr string, peerP99 float64) error {
+func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, sessions, runs int, hold bool,
+	peerCold map[string][]float64, dovecotAddr string, peerP99 float64) error {
 	gd := filepath.Join(dir, "gw-"+backend)
 	dsn := ""
 	if backend == "postgres" {
@@ -138,14 +140,25 @@ func runGateway(ctx context.Context, bin, dir, backend, pgDSN string, n, session
 	label := fmt.Sprintf(" (%dk msgs)", n/1000)
 	benchkit.Emit(benchkit.Row{Area: "imap", Scenario: "ENVELOPE cache warm-up, from the start of serve, messages stored without it" + label,
 		Backend: backend, Value: warm.Seconds(), Unit: "s", Note: "in the background; FETCH parses what is not cached yet"})
-	got, cold, err := ops(addr, reader, runs)
+	if hold {
+		fmt.Printf("holding: gateway %s (pid %d, http %s), Dovecot %s, user %s password %s; Enter goes on\n",
+			addr, gw.Pid(), gw.Addrs["http"], dovecotAddr, reader, password)
+		bufio.NewReader(os.Stdin).ReadString('\n')
+	}
+	cold, err := ops(addr, reader, 1, 0)
+	if err != nil {
+		return err
+	}
+	got, peer, err := inTurn(addr, dovecotAddr, reader, runs)
 	if err != nil {
 		return err
 	}
 	for _, s := range scenarios {
-		note := fmt.Sprintf("first run after start %.3f s vs Dovecot cold %.3f s", cold[s.key], peerCold[s.key])
-		benchkit.Emit(benchkit.Row{Area: "imap", Scenario: s.name + label, Backend: backend, Value: got[s.key], Unit: "s",
-			Peer: "dovecot", PeerValue: peer[s.key], Note: note}.Check("ratio", 1.0))
+		fmt.Printf("  %s: %s vs Dovecot %s\n", s.name, secs(got[s.key]), secs(peer[s.key]))
+		note := fmt.Sprintf("median of %d runs each, in turn; first run after start %.3f s vs Dovecot cold %.3f s",
+			runs, cold[s.key][0], peerCold[s.key][0])
+		benchkit.Emit(benchkit.Row{Area: "imap", Scenario: s.name + label, Backend: backend, Value: median(got[s.key]), Unit: "s",
+			Peer: "dovecot", PeerValue: median(peer[s.key]), Note: note}.Check("ratio", 1.0))
 	}
 	// mbsync's time is mostly its own fsyncs, which the disk's state
 	// moves by tens of percent from one minute to the next (one pull
@@ -201,6 +214,18 @@ func waitWarmedUp(httpAddr string, limit time.Duration) error {
 			return fmt.Errorf("%s is not 1 after %s (%v)", series, limit, err)
 		}
 	}
+}
+
+// secs formats a list of seconds for the log.
+func secs(xs []float64) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += " "
+		}
+		out += fmt.Sprintf("%.3f", x)
+	}
+	return out
 }
 
 // median is the middle value of xs (the upper middle of an even count).

@@ -16,27 +16,47 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
-// ops runs bench/imap/client.py against addr and returns the median of
-// each operation's runs (the first run, with cold caches, apart).
-func ops(addr, user string, runs int) (map[string]float64, map[string]float64, error) {
+// ops runs bench/imap/client.py against addr and returns each
+// operation's times, one per run; first numbers the first run (its
+// parity says whether STORE adds or removes \Seen).
+func ops(addr, user string, runs, first int) (map[string][]float64, error) {
 	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("python3", "bench/imap/client.py", host, port, user, password, fmt.Sprint(runs)).CombinedOutput()
+	out, err := exec.Command("python3", "bench/imap/client.py", host, port, user, password, fmt.Sprint(runs), fmt.Sprint(first)).CombinedOutput()
 	if err != nil {
-		return nil, nil, fmt.Errorf("client.py: %w\n%s", err, out)
+		return nil, fmt.Errorf("client.py: %w\n%s", err, out)
 	}
 	var res map[string][]float64
 	if err := json.Unmarshal(out, &res); err != nil {
-		return nil, nil, fmt.Errorf("client.py output %q: %w", out, err)
+		return nil, fmt.Errorf("client.py output %q: %w", out, err)
 	}
-	mid, cold := map[string]float64{}, map[string]float64{}
-	for k, v := range res {
-		cold[k] = v[0]
-		if len(v) > 1 {
-			v = v[1:]
+	return res, nil
+}
+
+// inTurn runs the imaplib operations rounds times against each of a and
+// b, one run at a time, alternating which goes first, so that both meet
+// the same machine: a load that comes and goes (another guest of the
+// host, writeback, autovacuum) slows both rather than one.
+func inTurn(a, b, user string, rounds int) (ra, rb map[string][]float64, err error) {
+	ra, rb = map[string][]float64{}, map[string][]float64{}
+	for i := 0; i < rounds; i++ {
+		order := []struct {
+			addr string
+			res  map[string][]float64
+		}{{a, ra}, {b, rb}}
+		if i%2 == 1 {
+			order[0], order[1] = order[1], order[0]
 		}
-		mid[k] = median(v)
+		for _, o := range order {
+			got, err := ops(o.addr, user, 1, i+1)
+			if err != nil {
+				return nil, nil, err
+			}
+			for k, v := range got {
+				o.res[k] = append(o.res[k], v...)
+			}
+		}
 	}
-	return mid, cold, nil
+	return ra, rb, nil
 }
 
 // mbsyncPull times a full mbsync pull of one folder into an empty maildir

@@ -1,0 +1,62 @@
+package imapd
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestFetchWireFlags: the FLAGS responses fetchWire writes are the bytes
+// of RFC 9051 section 7.5.2, as imapserver writes them, and they reach
+// the connection in writes of about writeBuf, not one per message.
+func TestFetchWireFlags(t *testing.T) {
+	cases := []struct {
+		seq, uid          uint32
+		withUID, withFlag bool
+		flags             []string
+		want              string
+	}{
+		{1, 7, true, true, []string{`\Seen`, `$Label1`}, "* 1 FETCH (UID 7 FLAGS (\\Seen $Label1))\r\n"},
+		{2, 9, false, true, nil, "* 2 FETCH (FLAGS ())\r\n"},
+		{3, 12, true, false, []string{`\Seen`}, "* 3 FETCH (UID 12)\r\n"},
+		{4, 13, true, true, []string{`bad flag`, `\Flagged`, ``, `x(y`, "\x01", `a\b`, `NonJunk`}, "* 4 FETCH (UID 13 FLAGS (\\Flagged NonJunk))\r\n"},
+	}
+	for _, c := range cases {
+		var out bytes.Buffer
+		w := &fetchWire{conn: &out}
+		if err := w.flags(c.seq, c.uid, c.withUID, c.withFlag, c.flags); err != nil {
+			t.Fatal(err)
+		}
+		if out.Len() != 0 {
+			t.Errorf("written before flush: %q", out.String())
+		}
+		w.flush()
+		if out.String() != c.want {
+			t.Errorf("flags(%d, %d, %v, %v, %q) = %q, want %q", c.seq, c.uid, c.withUID, c.withFlag, c.flags, out.String(), c.want)
+		}
+	}
+	var wr countingWriter
+	w := &fetchWire{conn: &wr}
+	for i := uint32(1); i <= 10000; i++ {
+		w.flags(i, i, true, true, []string{`\Seen`})
+	}
+	w.flush()
+	if want := wr.n / writeBuf; wr.writes > want+1 {
+		t.Errorf("%d bytes in %d writes, want about %d", wr.n, wr.writes, want)
+	}
+	if !strings.HasSuffix(wr.last, "* 10000 FETCH (UID 10000 FLAGS (\\Seen))\r\n") {
+		t.Errorf("last write ends %q", wr.last[max(0, len(wr.last)-60):])
+	}
+}
+
+type countingWriter struct {
+	n, writes int
+	last      string
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += len(p)
+	c.writes++
+	c.last = string(p)
+	return len(p), nil
+}
