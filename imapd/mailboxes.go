@@ -281,12 +281,20 @@ func (s *session) Delete(name string) error {
 // Subscribe and Unsubscribe keep the staff member's subscriptions. Every
 // folder is subscribed until unsubscribed, so clients that show
 // subscribed folders only show the shared inbox from the first login.
+// SUBSCRIBE checks that the folder exists, as RFC 9051 section 6.3.7
+// allows and Dovecot does: a name that is no folder could not be listed
+// as subscribed.
 func (s *session) Subscribe(name string) error   { return s.subscribe(name, true) }
 func (s *session) Unsubscribe(name string) error { return s.subscribe(name, false) }
 
 func (s *session) subscribe(name string, on bool) error {
 	if strings.EqualFold(name, nameInbox) {
 		name = nameInbox
+	}
+	if on {
+		if _, err := s.lookup(name); err != nil {
+			return err
+		}
 	}
 	if err := s.srv.cfg.Store.IMAPSubscribe(s.ctx, s.staff.ID, name, on); err != nil {
 		return s.internal("subscribe", err)

@@ -156,6 +156,16 @@ func (s *Store) IMAPRenameMailbox(ctx context.Context, companyID, staffID int64,
 				}
 				return err
 			}
+			// An unsubscribed folder stays unsubscribed under its new
+			// name (and a folder created later under the old name
+			// starts subscribed, as every new folder).
+			if _, err := tx.Exec(ctx, `DELETE FROM imap_unsubscribed WHERE staff_id = ? AND name = ?`, staffID, name); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE imap_unsubscribed SET name = ? WHERE staff_id = ? AND name = ?`,
+				name, staffID, m.name); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
