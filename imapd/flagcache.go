@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/partnermail/partnermail/storage"
 )
@@ -18,14 +19,22 @@ import (
 // (flag changes and delivery keyword changes both give the message a new
 // modseq).
 type flagCache struct {
-	mu sync.Mutex
-	m  map[int64]*flagEntry
+	mu    sync.Mutex
+	m     map[int64]*flagEntry
+	swept time.Time
+	now   func() time.Time // time.Now; tests move it
 }
+
+// flagIdle is how long an entry nobody used is kept: a mailbox no
+// session lists (a company whose staff went home, the filter of a group
+// that was removed) gives its memory back, a byte a UID.
+const flagIdle = 10 * time.Minute
 
 // flagEntry holds the flags of a mailbox's UIDs below uidNext, as of
 // modseq: codes[uid] (see encodeFlags).
 type flagEntry struct {
 	mu      sync.Mutex // held while the entry is read or brought up to date
+	used    time.Time  // the last entry call for it; flagCache.mu guards it
 	modseq  int64
 	uidNext uint32
 	codes   []byte
@@ -87,14 +96,29 @@ func decodeFlags(c byte) []string {
 func (c *flagCache) entry(mailboxID int64) *flagEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
 	if c.m == nil {
 		c.m = make(map[int64]*flagEntry)
+	}
+	if now.Sub(c.swept) >= flagIdle/10 {
+		// A session still working with a dropped entry finishes with it;
+		// the next use starts a new one.
+		for id, e := range c.m {
+			if now.Sub(e.used) >= flagIdle {
+				delete(c.m, id)
+			}
+		}
+		c.swept = now
 	}
 	e := c.m[mailboxID]
 	if e == nil {
 		e = &flagEntry{}
 		c.m[mailboxID] = e
 	}
+	e.used = now
 	return e
 }
 
