@@ -47,6 +47,9 @@ func StartPrivatePostgres(t testing.TB) *PrivatePostgres {
 		if err != nil {
 			Unavailable(t, "running as root without a postgres user to run PostgreSQL as", "apt-get install postgresql")
 		}
+		if _, err := exec.LookPath("runuser"); err != nil {
+			Unavailable(t, "running as root without runuser to start PostgreSQL as the postgres user", "apt-get install util-linux")
+		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chown(dir, uid, gid); err != nil {
