@@ -348,20 +348,32 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 		for _, k := range keys {
 			nf := splitFlags(k)
 			for ids := groups[k]; len(ids) > 0; {
-				n := min(len(ids), 500)
+				// PostgreSQL takes the ids as one array (one statement,
+				// one plan: two 500-id statements for STORE 1:1000
+				// took 12-16 ms, one ANY 9-12 ms); SQLite has no arrays.
+				n := len(ids)
+				in := ` = ANY(?)`
+				if !s.pg {
+					n = min(n, 500)
+					in = ` IN (` + placeholders(n) + `)`
+				}
 				var q string
 				var args []any
 				if mb.Virtual() {
 					// +company_id: by the ids, not by walking the
 					// company's messages (SQLite's choice otherwise).
-					q = `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE +company_id = ? AND id IN (` + placeholders(n) + `)`
+					q = `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE +company_id = ? AND id` + in
 					args = []any{slices.Contains(nf, flagSeen), slices.Contains(nf, flagAnswered), slices.Contains(nf, flagFlagged), modseq, companyID}
 				} else {
-					q = `UPDATE imap_uids SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid IN (` + placeholders(n) + `)`
+					q = `UPDATE imap_uids SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid` + in
 					args = []any{k, modseq, mailboxID}
 				}
-				for _, id := range ids[:n] {
-					args = append(args, id)
+				if s.pg {
+					args = append(args, ids)
+				} else {
+					for _, id := range ids[:n] {
+						args = append(args, id)
+					}
 				}
 				if _, err := tx.Exec(ctx, q, args...); err != nil {
 					return fmt.Errorf("store flags: %w", err)
