@@ -93,10 +93,32 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		// (a round trip and a plan each with PostgreSQL).
 		size = 4 * fetchChunk
 	}
+	// The lean rows of the next chunk are read while this one is
+	// written: with PostgreSQL the query (its own process) and the
+	// writing then overlap instead of taking turns.
+	var ahead <-chan leanRows
 	for len(pairs) > 0 {
 		chunk := pairs[:min(len(pairs), size)]
 		pairs = pairs[len(chunk):]
 		uids := uidsOf(chunk)
+		if envOnly {
+			if ahead == nil {
+				ahead = s.envelopesAhead(uids)
+			}
+			cur := ahead
+			ahead = nil
+			if len(pairs) > 0 {
+				ahead = s.envelopesAhead(uidsOf(pairs[:min(len(pairs), size)]))
+			}
+			r := <-cur
+			if r.err != nil {
+				return s.internal("fetch", r.err)
+			}
+			if err := s.writeChunk(ew, w, chunk, r.msgs, opts, true, false, nil); err != nil {
+				return err
+			}
+			continue
+		}
 		var seenNow map[uint32]bool // messages this FETCH marked read
 		if markSeen {
 			changed, err := st.IMAPStoreFlags(s.ctx, s.company.ID, sel.mb.ID, uids, storage.IMAPFlagsAdd, []string{string(imap.FlagSeen)})
@@ -114,39 +136,64 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		}
 		var msgs []storage.IMAPMessage
 		var err error
-		switch {
-		case envOnly:
-			msgs, err = st.IMAPEnvelopes(s.ctx, s.company.ID, sel.mb.ID, uids)
-		case needLight || needRoot:
+		if needLight || needRoot {
 			msgs, err = st.IMAPMessagesCached(s.ctx, s.company.ID, sel.mb.ID, uids, needRoot)
-		default:
+		} else {
 			msgs, err = st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
 		}
 		if err != nil {
 			return s.internal("fetch", err)
 		}
-		infos, err := s.infos(msgs, sel.mb.Virtual(), needLight, needRoot)
-		if err != nil {
-			return s.internal("fetch", err)
+		if err := s.writeChunk(ew, w, chunk, msgs, opts, needLight, needRoot, seenNow); err != nil {
+			return err
 		}
-		byUID := make(map[uint32]*msgInfo, len(infos))
-		for _, mi := range infos {
-			byUID[mi.m.UID] = mi
+	}
+	return nil
+}
+
+// leanRows is what envelopesAhead reads.
+type leanRows struct {
+	msgs []storage.IMAPMessage
+	err  error
+}
+
+// envelopesAhead reads the lean rows of uids (IMAPEnvelopes) in the
+// background.
+func (s *session) envelopesAhead(uids []uint32) <-chan leanRows {
+	ch := make(chan leanRows, 1) // the reader may be gone: never blocks
+	mailboxID := s.sel.mb.ID
+	go func() {
+		msgs, err := s.srv.cfg.Store.IMAPEnvelopes(s.ctx, s.company.ID, mailboxID, uids)
+		ch <- leanRows{msgs, err}
+	}()
+	return ch
+}
+
+// writeChunk writes the responses of the messages of chunk, in order,
+// from their rows; seenNow lists those the FETCH just marked read.
+func (s *session) writeChunk(ew *fetchWire, w *imapserver.FetchWriter, chunk []pair, msgs []storage.IMAPMessage,
+	opts *imap.FetchOptions, needLight, needRoot bool, seenNow map[uint32]bool) error {
+	infos, err := s.infos(msgs, s.sel.mb.Virtual(), needLight, needRoot)
+	if err != nil {
+		return s.internal("fetch", err)
+	}
+	byUID := make(map[uint32]*msgInfo, len(infos))
+	for _, mi := range infos {
+		byUID[mi.m.UID] = mi
+	}
+	for _, p := range chunk {
+		mi := byUID[p.uid]
+		if mi == nil {
+			continue
 		}
-		for _, p := range chunk {
-			mi := byUID[p.uid]
-			if mi == nil {
-				continue
-			}
-			if ew != nil {
-				if err := ew.message(p.seq, mi.m.UID, opts.UID, mi.envelope(&s.env)); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := s.fetchOne(w, p.seq, mi, opts, seenNow[p.uid]); err != nil {
+		if ew != nil {
+			if err := ew.message(p.seq, mi.m.UID, opts.UID, mi.envelope(&s.env)); err != nil {
 				return err
 			}
+			continue
+		}
+		if err := s.fetchOne(w, p.seq, mi, opts, seenNow[p.uid]); err != nil {
+			return err
 		}
 	}
 	return nil

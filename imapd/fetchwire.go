@@ -194,7 +194,8 @@ func (w *fetchWire) nstring(b []byte, s, pre, post string) []byte {
 	if s == "" && pre == "" && post == "" {
 		return append(b, "NIL"...)
 	}
-	if !w.quotable(s, len(pre)+len(post)) {
+	quotable, escapes := w.scan(s, len(pre)+len(post))
+	if !quotable {
 		b = append(b, '{')
 		b = strconv.AppendInt(b, int64(len(pre)+len(s)+len(post)), 10)
 		b = append(b, "}\r\n"...)
@@ -202,29 +203,36 @@ func (w *fetchWire) nstring(b []byte, s, pre, post string) []byte {
 	}
 	b = append(b, '"')
 	b = append(b, pre...)
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b = append(b, '\\')
+	if escapes == 0 { // nearly always: the string goes in one copy
+		b = append(b, s...)
+	} else {
+		for i := 0; i < len(s); i++ {
+			if s[i] == '"' || s[i] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, s[i])
 		}
-		b = append(b, s[i])
 	}
 	b = append(b, post...)
 	return append(b, '"')
 }
 
-// quotable is imapwire's validQuoted of a string of s and extra more
-// bytes that are all quotable.
-func (w *fetchWire) quotable(s string, extra int) bool {
+// scan reports whether a string of s and extra more quotable bytes may
+// be quoted (imapwire's validQuoted), and how many of s's bytes a quoted
+// string escapes.
+func (w *fetchWire) scan(s string, extra int) (quotable bool, escapes int) {
 	if len(s)+extra > 4096 {
-		return false
+		return false, 0
 	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			escapes++
 		case c == 0 || c == '\r' || c == '\n':
-			return false
+			return false, 0
 		case c > 0x7f && !w.utf8:
-			return false
+			return false, 0
 		}
 	}
-	return true
+	return true, escapes
 }
