@@ -16,12 +16,18 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
-// ops runs bench/imap/client.py against addr and returns each
-// operation's times, one per run; first numbers the first run (its
-// parity says whether STORE adds or removes \Seen).
-func ops(addr, user string, runs, first int) (map[string][]float64, error) {
+// runCount numbers each server's imaplib runs: a run's parity says
+// whether its STORE adds or removes \Seen, so that every STORE changes
+// 1,000 flags, however the runs of several servers interleave.
+type runCount map[string]int
+
+// ops runs bench/imap/client.py once against addr and returns each
+// operation's time.
+func (rc runCount) ops(addr, user string) (map[string][]float64, error) {
 	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("python3", "bench/imap/client.py", host, port, user, password, fmt.Sprint(runs), fmt.Sprint(first)).CombinedOutput()
+	n := rc[addr]
+	rc[addr]++
+	out, err := exec.Command("python3", "bench/imap/client.py", host, port, user, password, "1", fmt.Sprint(n)).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("client.py: %w\n%s", err, out)
 	}
@@ -32,37 +38,35 @@ func ops(addr, user string, runs, first int) (map[string][]float64, error) {
 	return res, nil
 }
 
-// inTurn runs the imaplib operations rounds times against each of a and
-// b, one run at a time, alternating which goes first, so that both meet
-// the same machine: a load that comes and goes (another guest of the
-// host, writeback, autovacuum) slows both rather than one.
-func inTurn(a, b, user string, rounds int) (ra, rb map[string][]float64, err error) {
-	ra, rb = map[string][]float64{}, map[string][]float64{}
-	for i := 0; i < rounds; i++ {
-		order := []struct {
-			addr string
-			res  map[string][]float64
-		}{{a, ra}, {b, rb}}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
-		for _, o := range order {
-			got, err := ops(o.addr, user, 1, i+1)
+// inTurn runs the imaplib operations rounds times against each of addrs,
+// one run at a time, starting each round with the next server, so that
+// all meet the same machine: a load that comes and goes (another guest
+// of the host, writeback, autovacuum) slows all rather than one.
+func (rc runCount) inTurn(addrs []string, user string, rounds int) ([]map[string][]float64, error) {
+	res := make([]map[string][]float64, len(addrs))
+	for i := range res {
+		res[i] = map[string][]float64{}
+	}
+	for r := 0; r < rounds; r++ {
+		for k := range addrs {
+			i := (r + k) % len(addrs)
+			got, err := rc.ops(addrs[i], user)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			for k, v := range got {
-				o.res[k] = append(o.res[k], v...)
+			for key, v := range got {
+				res[i][key] = append(res[i][key], v...)
 			}
 		}
 	}
-	return ra, rb, nil
+	return res, nil
 }
 
 // mbsyncPull times a full mbsync pull of one folder into an empty maildir
 // under dir; callers pass the same dir for Dovecot and the gateway, so
-// both pulls write to the same place on disk.
-func mbsyncPull(dir, addr, user, folder string) (float64, error) {
+// both pulls write to the same place on disk. fsync is mbsync's FSync
+// (its default is yes: one fsync per message).
+func mbsyncPull(dir, addr, user, folder string, fsync bool) (float64, error) {
 	host, port, _ := net.SplitHostPort(addr)
 	local := filepath.Join(dir, "mbsync-"+filepath.Base(dir))
 	os.RemoveAll(local)
@@ -70,7 +74,13 @@ func mbsyncPull(dir, addr, user, folder string) (float64, error) {
 		return 0, err
 	}
 	conf := filepath.Join(dir, "mbsyncrc")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`IMAPAccount a
+	fs := "yes"
+	if !fsync {
+		fs = "no"
+	}
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`FSync %s
+
+IMAPAccount a
 Host %s
 Port %s
 User %s
@@ -93,7 +103,7 @@ Patterns "%s"
 Create Near
 Sync Pull
 SyncState *
-`, host, port, user, password, local, local, folder)), 0o600)
+`, fs, host, port, user, password, local, local, folder)), 0o600)
 	if err != nil {
 		return 0, err
 	}
@@ -118,7 +128,7 @@ SyncState *
 	if n == 0 {
 		return 0, fmt.Errorf("mbsync pulled nothing")
 	}
-	fmt.Printf("  mbsync pulled %d messages in %.2f s\n", n, secs)
+	fmt.Printf("  mbsync (FSync %s) pulled %d messages in %.2f s\n", fs, n, secs)
 	return secs, nil
 }
 
