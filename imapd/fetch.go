@@ -91,17 +91,22 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	if envOnly {
 		// Lean rows, a few hundred bytes each: fewer, larger queries
 		// (a round trip and a plan each with PostgreSQL).
-		size = 4 * fetchChunk
+		size = s.srv.envChunk
 	}
-	// The lean rows of the next chunk are read while this one is
-	// written: with PostgreSQL the query (its own process) and the
-	// writing then overlap instead of taking turns.
+	// With a database in its own process (PostgreSQL), the lean rows of
+	// the next chunk are read while this one is written, so the two
+	// overlap instead of taking turns. SQLite's queries are CPU in this
+	// process: overlapping them with the writing would only take CPU
+	// from the client (on the bench's two CPUs, imaplib's FETCH 1:*
+	// (ENVELOPE) went from 0.49 s to 0.54 s).
+	oop, _ := st.(interface{ OutOfProcess() bool })
+	overlap := envOnly && oop != nil && oop.OutOfProcess()
 	var ahead <-chan leanRows
 	for len(pairs) > 0 {
 		chunk := pairs[:min(len(pairs), size)]
 		pairs = pairs[len(chunk):]
 		uids := uidsOf(chunk)
-		if envOnly {
+		if overlap {
 			if ahead == nil {
 				ahead = s.envelopesAhead(uids)
 			}
@@ -136,9 +141,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		}
 		var msgs []storage.IMAPMessage
 		var err error
-		if needLight || needRoot {
+		switch {
+		case envOnly:
+			msgs, err = st.IMAPEnvelopes(s.ctx, s.company.ID, sel.mb.ID, uids)
+		case needLight || needRoot:
 			msgs, err = st.IMAPMessagesCached(s.ctx, s.company.ID, sel.mb.ID, uids, needRoot)
-		} else {
+		default:
 			msgs, err = st.IMAPMessages(s.ctx, s.company.ID, sel.mb.ID, uids)
 		}
 		if err != nil {

@@ -2,8 +2,11 @@ package imapd
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/partnermail/partnermail/storage/sqlstore"
 )
 
 // TestFetchWireFlags: the FLAGS responses fetchWire writes are the bytes
@@ -59,4 +62,34 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.writes++
 	c.last = string(p)
 	return len(p), nil
+}
+
+// TestEnvelopeChunks: FETCH of ENVELOPE alone reads its rows a chunk at
+// a time (one chunk ahead with PostgreSQL); the answer is the same bytes,
+// in order, whatever the chunk size.
+func TestEnvelopeChunks(t *testing.T) {
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		e := newTestServer(t, driver)
+		f := e.f
+		for i := 0; i < 10; i++ {
+			e.deliver(f, f.Acme, f.Ann, "chunk "+strconv.Itoa(i), "body")
+		}
+		rc := dialRaw(t, e.addr)
+		rc.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
+		rc.cmd("b", "b SELECT INBOX\r\n")
+		cmds := []string{"FETCH 1:* (ENVELOPE)", "UID FETCH 2:9 (ENVELOPE)", "FETCH 4,1,7:8 (ENVELOPE)"}
+		var want []string
+		for _, c := range cmds {
+			want = append(want, rc.cmd("c", "c "+c+"\r\n"))
+		}
+		if n := strings.Count(want[0], "* "); n != 10 {
+			t.Fatalf("FETCH 1:* answered %d messages, want 10:\n%s", n, want[0])
+		}
+		e.srv.envChunk = 3
+		for i, c := range cmds {
+			if got := rc.cmd("c", "c "+c+"\r\n"); got != want[i] {
+				t.Errorf("%s in chunks of 3:\n%s\nwant (one chunk):\n%s", c, got, want[i])
+			}
+		}
+	})
 }

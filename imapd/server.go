@@ -99,6 +99,7 @@ type Server struct {
 	addrs       addrCache
 	views       viewCache
 	flags       flagCache
+	envChunk    int // messages per query of a FETCH of ENVELOPE alone
 	ctx         context.Context
 	cancel      context.CancelFunc
 
@@ -142,6 +143,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: newLayoutCache(4096), auth: newAuthCache(cfg.AuthCacheTTL), ctx: ctx, cancel: cancel,
+		envChunk:  4 * fetchChunk,
 		listeners: make(map[net.Listener]struct{}), sessions: make(map[*session]struct{}),
 		sharedBy: make(map[int64]sharedEntry)}
 	s.cacheCh, s.cacheDone = make(chan cacheWrite, 20000), make(chan struct{})

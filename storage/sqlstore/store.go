@@ -141,6 +141,11 @@ func (s *Store) Close() error {
 // blobs inside the database) for SQLite, chunked rows for PostgreSQL.
 func (s *Store) Blobs() storage.BlobStore { return s.blobs }
 
+// OutOfProcess reports whether the database runs in a process of its
+// own (PostgreSQL): a query then costs the caller a wait, not CPU, and
+// can overlap the caller's own work. SQLite runs inside the caller.
+func (s *Store) OutOfProcess() bool { return s.pg }
+
 // Driver reports SQLite or Postgres.
 func (s *Store) Driver() string {
 	if s.pg {
