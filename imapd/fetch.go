@@ -169,9 +169,9 @@ type leanRows struct {
 // background.
 func (s *session) envelopesAhead(uids []uint32) <-chan leanRows {
 	ch := make(chan leanRows, 1) // the reader may be gone: never blocks
-	mailboxID := s.sel.mb.ID
+	companyID, mailboxID := s.company.ID, s.sel.mb.ID
 	go func() {
-		msgs, err := s.srv.cfg.Store.IMAPEnvelopes(s.ctx, s.company.ID, mailboxID, uids)
+		msgs, err := s.srv.cfg.Store.IMAPEnvelopes(s.ctx, companyID, mailboxID, uids)
 		ch <- leanRows{msgs, err}
 	}()
 	return ch

@@ -11,17 +11,18 @@ import (
 
 // fetchWire writes the FETCH responses of the two requests that list a
 // whole folder — ENVELOPE alone and FLAGS alone (each with or without
-// UID) — without imapserver's FetchWriter: that one builds every quoted
-// string in a new strings.Builder, takes a lock, sets two deadlines and
-// flushes per message, and was a third of the time of a 100,000-message
-// listing. The bytes are the ones imapserver writes (RFC 9051 section
-// 7.5.2, checked by TestEnvelopeGolden and TestFetchWireFlags), appended
-// to one buffer that goes to the connection in 32 KB writes.
+// UID) — and those of STORE, without imapserver's FetchWriter: that one
+// builds every quoted string in a new strings.Builder, takes a lock,
+// sets two deadlines and flushes per message, and was a third of the
+// time of a 100,000-message listing. The bytes are the ones imapserver
+// writes (RFC 9051 section 7.5.2, checked by TestEnvelopeGolden and
+// TestFetchWireFlags), appended to one buffer that goes to the
+// connection in 32 KB writes.
 //
 // It writes straight to the connection: imapserver has flushed what it
-// wrote before calling Fetch (it flushes after every response line) and
-// writes nothing more until Fetch returns, by which time flush has sent
-// everything. With Config.Debug set, the bytes go there too, as
+// wrote before calling Fetch or Store (it flushes after every response
+// line) and writes nothing more until they return, by which time flush
+// has sent everything. With Config.Debug set, the bytes go there too, as
 // imapserver's do.
 type fetchWire struct {
 	conn io.Writer
