@@ -12,7 +12,7 @@
 // socket, without parsing (what the server takes), and imaplib reading
 // the gateway's answers replayed from memory (imaplib's own floor).
 //
-//	go run ./bench/imap [-quick] [-postgres DSN] [-runs N] [-hold]
+//	go run ./bench/imap [-quick] [-postgres DSN [-postgres-only]] [-runs N] [-hold]
 package main
 
 import (
@@ -35,6 +35,7 @@ func main() {
 	quick := flag.Bool("quick", false, "10,000 messages and 100 idle sessions (figures not comparable with the targets)")
 	pg := flag.String("postgres", os.Getenv("PARTNERMAIL_TEST_POSTGRES"), "PostgreSQL DSN; empty: SQLite only")
 	rounds := flag.Int("runs", 7, "warm runs of the imaplib operations on each server, in turn (the first after a start, cold, is reported apart)")
+	pgOnly := flag.Bool("postgres-only", false, "with -postgres, leave SQLite out")
 	hold := flag.Bool("hold", false, "after each gateway's warm-up, print both servers' addresses and wait for Enter (to measure or profile by hand)")
 	flag.Parse()
 	log.SetFlags(0)
@@ -88,6 +89,9 @@ func main() {
 	backends := []string{"sqlite"}
 	if *pg != "" {
 		backends = append(backends, "postgres")
+		if *pgOnly {
+			backends = backends[1:]
+		}
 	}
 	for _, b := range backends {
 		if err := runGateway(ctx, bin, dir, b, *pg, n, sessions, rc, *rounds, *hold, peerCold, dov.Addr, peerP99); err != nil {
