@@ -52,8 +52,12 @@ func record(addr, user string) (*replay, error) {
 		if st.out != nil {
 			*st.out = got
 		}
-		for _, l := range bytes.Split(got, []byte("\r\n")) {
-			fmt.Sscanf(string(l), "* %d EXISTS", &rp.exists)
+		if st.out == nil { // EXISTS comes with EXAMINE
+			for _, l := range bytes.Split(got, []byte("\r\n")) {
+				if bytes.HasSuffix(l, []byte(" EXISTS")) {
+					fmt.Sscanf(string(l), "* %d EXISTS", &rp.exists)
+				}
+			}
 		}
 	}
 	if rp.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
