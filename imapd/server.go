@@ -81,6 +81,8 @@ type Config struct {
 	Debug io.Writer
 	// Observe receives command latencies and login results (metrics).
 	Observe Observer
+
+	warmLookback int64 // tests: see warmLookback; 0 means the constant
 }
 
 // Server is the IMAP service. Serve plain (STARTTLS) listeners with Serve
@@ -137,6 +139,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.IdleRecheck <= 0 {
 		cfg.IdleRecheck = 30 * time.Second
+	}
+	if cfg.warmLookback == 0 {
+		cfg.warmLookback = warmLookback
 	}
 	if cfg.AuthCacheTTL == 0 {
 		cfg.AuthCacheTTL = 10 * time.Minute

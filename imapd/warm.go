@@ -29,13 +29,14 @@ func (s *Server) warm() {
 	defer close(s.warmDone)
 	wake, unsub := s.cfg.Hub.Subscribe(notify.Mail, 0)
 	defer unsub()
-	var after int64
+	var after, top int64 // where the next list starts; the highest id listed
 	start, total, first := time.Now(), 0, true
 	for {
 		list, err := s.cfg.Store.IMAPUncached(s.ctx, after, warmBatch)
 		if err == nil && len(list) > 0 {
 			if err = s.warmList(s.ctx, list); err == nil { // else these are tried again
 				after = list[len(list)-1].ID
+				top = max(top, after)
 				total += len(list)
 			}
 		}
@@ -68,7 +69,10 @@ func (s *Server) warm() {
 			return
 		case <-time.After(50 * time.Millisecond):
 		}
-		after = max(0, after-warmLookback)
+		// From below the highest id listed, not from after: a wake-up
+		// that finds nothing (a flag change) must not move the start
+		// further back each time, until every wake-up walks the table.
+		after = max(0, top-s.cfg.warmLookback)
 	}
 }
 

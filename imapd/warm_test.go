@@ -2,14 +2,18 @@ package imapd
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/partnermail/partnermail/internal/notify"
+	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
+	"github.com/partnermail/partnermail/storage/storagetest"
 )
 
 // TestCacheWarmer: messages stored before the IMAP server started, and
@@ -70,4 +74,67 @@ func TestCacheWarmer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// uncachedCalls records where each of the warmer's lists starts.
+type uncachedCalls struct {
+	Store
+	mu     sync.Mutex
+	starts []int64
+}
+
+func (u *uncachedCalls) IMAPUncached(ctx context.Context, afterID int64, limit int) ([]storage.IMAPUncachedMessage, error) {
+	u.mu.Lock()
+	u.starts = append(u.starts, afterID)
+	u.mu.Unlock()
+	return u.Store.IMAPUncached(ctx, afterID, limit)
+}
+
+func (u *uncachedCalls) seen() []int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.starts)
+}
+
+// TestWarmerWakeupsStayBounded: wake-ups that find nothing new (flag
+// changes publish the same notification as new mail) start the warmer's
+// list the same distance below the newest message each time. They used
+// to start one lookback further down each time, until every flag change
+// made it walk the whole message table.
+func TestWarmerWakeupsStayBounded(t *testing.T) {
+	ctx := context.Background()
+	st := sqlstore.OpenTest(t, sqlstore.SQLite)
+	f := storagetest.NewFixture(t, st, "acme")
+	e := &testEnv{t: t, st: st, f: f}
+	for i := range 4 {
+		e.deliverRaw(f, f.Acme, f.Ann, "wake"+strconv.Itoa(i)+"@x", envelopeMessages[0], "in")
+	}
+	rec := &uncachedCalls{}
+	warmed := make(chan struct{})
+	srv, _ := startServer(t, st, func(c *Config) {
+		rec.Store = c.Store
+		c.Store = rec
+		c.warmLookback = 1
+		c.Observe.WarmedUp = func() { close(warmed) }
+	})
+	<-warmed
+	for range 4 {
+		n := len(rec.seen())
+		if err := srv.cfg.Hub.Publish(ctx, notify.Mail, f.Company.ID); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); len(rec.seen()) == n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the warmer did not list after a wake-up")
+			}
+		}
+	}
+	starts := rec.seen()
+	// The first pass lists from 0, then after the last message (starts[1]).
+	want := starts[1] - 1
+	for i, a := range starts[2:] {
+		if a != want {
+			t.Fatalf("list %d after a wake-up started at id %d, want %d (all: %v)", i+1, a, want, starts)
+		}
+	}
 }
