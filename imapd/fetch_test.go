@@ -1,8 +1,11 @@
 package imapd
 
 import (
+	"context"
 	"reflect"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -57,6 +60,69 @@ func envelopes(t *testing.T, c *imapclient.Client, opts *imap.FetchOptions) []*i
 	var out []*imap.Envelope
 	for _, m := range msgs {
 		out = append(out, m.Envelope)
+	}
+	return out
+}
+
+// TestFetchEnvelopeLeanFolders: lean ENVELOPE rows are matched to the
+// right UIDs in shared folders whose message ids are dense (INBOX),
+// sparse (a group one message in ten belongs to) and repeated (Unread,
+// where messages marked unread again come back under new UIDs), read in
+// chunks of 3 and with the ENVELOPE cache filled.
+func TestFetchEnvelopeLeanFolders(t *testing.T) {
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		e := newTestServer(t, driver)
+		f := e.f
+		for i := range 40 {
+			team, m := f.Acme, f.Ann
+			if i%10 == 3 {
+				team, m = f.Solo, f.Sue
+			}
+			e.deliver(f, team, m, "message "+strconv.Itoa(i), "body")
+		}
+		c := e.login(f.Admin.Email, nil)
+		selectBox(t, c, "INBOX")
+		for _, s := range []struct {
+			set imap.SeqSet
+			op  imap.StoreFlagsOp
+		}{{imap.SeqSet{{Start: 1, Stop: 30}}, imap.StoreFlagsAdd}, {imap.SeqSet{{Start: 5, Stop: 12}}, imap.StoreFlagsDel}, {imap.SeqSetNum(33, 34), imap.StoreFlagsAdd}} {
+			if err := c.Store(s.set, &imap.StoreFlags{Op: s.op, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx := context.Background()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if left, err := e.st.IMAPUncached(ctx, 0, 100); err != nil || len(left) == 0 {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("after 10 s, %d messages still have no cached ENVELOPE", len(left))
+			}
+		}
+		e.srv.envChunk = 3
+		for _, box := range []string{"INBOX", "Unread", "Filters/Group/Gold", "Filters/Group/Silver"} {
+			selectBox(t, c, box)
+			lean := envelopesByUID(t, c, &imap.FetchOptions{UID: true, Envelope: true})
+			full := envelopesByUID(t, c, &imap.FetchOptions{UID: true, Envelope: true, Flags: true, RFC822Size: true})
+			if len(lean) == 0 || !reflect.DeepEqual(lean, full) {
+				t.Errorf("%s: FETCH 1:* (UID ENVELOPE) = %v, want %v", box, lean, full)
+			}
+		}
+	})
+}
+
+// envelopesByUID is FETCH 1:* with opts, as UID: subject and Reply-To.
+func envelopesByUID(t *testing.T, c *imapclient.Client, opts *imap.FetchOptions) map[imap.UID]string {
+	t.Helper()
+	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, opts).Collect()
+	if err != nil {
+		t.Fatalf("FETCH 1:* %+v: %v", opts, err)
+	}
+	out := map[imap.UID]string{}
+	for _, m := range msgs {
+		if m.Envelope == nil || len(m.Envelope.ReplyTo) == 0 {
+			t.Fatalf("UID %d: no ENVELOPE or no Reply-To: %+v", m.UID, m.Envelope)
+		}
+		out[m.UID] = m.Envelope.Subject + " / " + m.Envelope.ReplyTo[0].Addr()
 	}
 	return out
 }

@@ -18,6 +18,9 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 		return nil, err
 	}
 	uids = sortedUIDs(uids)
+	if s.pg && mb.Virtual() {
+		return envelopesByRange(ctx, db, mailboxID, uids)
+	}
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	// A shared message's blob and thread are the message's; a private
 	// one's blob and prefix are its own (no join).

@@ -1,0 +1,125 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/partnermail/partnermail/storage"
+)
+
+// envelopesByRange is IMAPEnvelopes of a shared folder on PostgreSQL.
+//
+// The one-query join probes messages and the ENVELOPE cache by primary
+// key for every UID: at 100,000 messages that took 12.6 ms for 4,000
+// rows, 0.37 s of the database's CPU for FETCH 1:* (ENVELOPE), taken
+// from the client reading the answer on the same machine. Once ANALYZE
+// has run, PostgreSQL may even plan it as hash joins over both whole
+// tables (45 ms for 4,000 rows).
+//
+// A folder's message ids ascend with its UIDs, so this reads the UIDs'
+// message ids first, then messages and the cache each as one range scan
+// of its primary key, and merges the three here (about 4 ms for 4,000).
+// Where the ids are sparse (a small group's folder), a range would read
+// mostly messages of other folders: those are read by id instead.
+func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
+	out := make([]storage.IMAPMessage, 0, len(uids))
+	var pos []int // indexes into out of one run's shared messages, by message id
+	for _, run := range uidRuns(uids) {
+		start := len(out)
+		if err := appendRunIDs(ctx, db, mailboxID, run, uids, &out); err != nil {
+			return nil, err
+		}
+		pos = pos[:0]
+		for i := start; i < len(out); i++ {
+			if out[i].MessageID != 0 {
+				pos = append(pos, i)
+			}
+		}
+		if len(pos) == 0 {
+			continue
+		}
+		slices.SortStableFunc(pos, func(a, b int) int { return cmp.Compare(out[a].MessageID, out[b].MessageID) })
+		lo, hi := out[pos[0]].MessageID, out[pos[len(pos)-1]].MessageID
+		where, args := ` BETWEEN ? AND ?`, []any{lo, hi}
+		if hi-lo >= 4*int64(len(pos)) {
+			ids := make([]int64, len(pos))
+			for i, p := range pos {
+				ids[i] = out[p].MessageID
+			}
+			where, args = ` = ANY(?)`, []any{ids}
+		}
+		var raw string
+		var thread int64
+		err := mergeByID(ctx, db, `SELECT id, raw_key, thread_id FROM messages WHERE id`+where+` ORDER BY id`, args,
+			out, pos, []any{&raw, &thread}, func(m *storage.IMAPMessage) { m.RawKey, m.ThreadID = raw, thread })
+		if err != nil {
+			return nil, err
+		}
+		var env string
+		err = mergeByID(ctx, db, `SELECT message_id, envelope FROM imap_envelopes WHERE message_id`+where+` ORDER BY message_id`, args,
+			out, pos, []any{&env}, func(m *storage.IMAPMessage) { m.Cached.Envelope = env })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// appendRunIDs appends to out the UIDs of uids within run, each with its
+// shared message's id (0 for none).
+func appendRunIDs(ctx context.Context, db conn, mailboxID int64, run [2]uint32, uids []uint32, out *[]storage.IMAPMessage) error {
+	rows, err := db.Query(ctx, `SELECT uid, COALESCE(message_id, 0) FROM imap_uids
+		WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mailboxID, int64(run[0]), int64(run[1]))
+	if err != nil {
+		return fmt.Errorf("imap envelopes: %w", err)
+	}
+	defer rows.Close()
+	i, _ := slices.BinarySearch(uids, run[0])
+	var uid, msgID int64
+	for rows.Next() {
+		if err := rows.Scan(&uid, &msgID); err != nil {
+			return fmt.Errorf("imap envelopes: %w", err)
+		}
+		for i < len(uids) && int64(uids[i]) < uid {
+			i++
+		}
+		if i < len(uids) && int64(uids[i]) == uid {
+			*out = append(*out, storage.IMAPMessage{UID: uint32(uid), MessageID: msgID})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("imap envelopes: %w", err)
+	}
+	return nil
+}
+
+// mergeByID runs q, whose rows are an id and then dest in ascending id
+// order, and calls set with every message of out (listed by pos in id
+// order) of that id, after each row's Scan.
+func mergeByID(ctx context.Context, db conn, q string, args []any, out []storage.IMAPMessage, pos []int, dest []any, set func(*storage.IMAPMessage)) error {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("imap envelopes: %w", err)
+	}
+	defer rows.Close()
+	var id int64
+	dest = append([]any{&id}, dest...)
+	j := 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("imap envelopes: %w", err)
+		}
+		for j < len(pos) && out[pos[j]].MessageID < id {
+			j++
+		}
+		for k := j; k < len(pos) && out[pos[k]].MessageID == id; k++ {
+			set(&out[pos[k]])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("imap envelopes: %w", err)
+	}
+	return nil
+}
