@@ -98,43 +98,49 @@ func (u *uncachedCalls) seen() []int64 {
 
 // TestWarmerWakeupsStayBounded: wake-ups that find nothing new (flag
 // changes publish the same notification as new mail) start the warmer's
-// list the same distance below the newest message each time. They used
-// to start one lookback further down each time, until every flag change
+// list the same short distance below the newest message each time, also
+// when its first pass found every message cached. They used to start one
+// lookback further down each time, or from 0, until every flag change
 // made it walk the whole message table.
 func TestWarmerWakeupsStayBounded(t *testing.T) {
 	ctx := context.Background()
 	st := sqlstore.OpenTest(t, sqlstore.SQLite)
 	f := storagetest.NewFixture(t, st, "acme")
 	e := &testEnv{t: t, st: st, f: f}
+	var last int64
 	for i := range 4 {
-		e.deliverRaw(f, f.Acme, f.Ann, "wake"+strconv.Itoa(i)+"@x", envelopeMessages[0], "in")
+		last = e.deliverRaw(f, f.Acme, f.Ann, "wake"+strconv.Itoa(i)+"@x", envelopeMessages[0], "in").ID
 	}
-	rec := &uncachedCalls{}
-	warmed := make(chan struct{})
-	srv, _ := startServer(t, st, func(c *Config) {
-		rec.Store = c.Store
-		c.Store = rec
-		c.warmLookback = 1
-		c.Observe.WarmedUp = func() { close(warmed) }
-	})
-	<-warmed
-	for range 4 {
-		n := len(rec.seen())
-		if err := srv.cfg.Hub.Publish(ctx, notify.Mail, f.Company.ID); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(5 * time.Second); len(rec.seen()) == n; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the warmer did not list after a wake-up")
+	for _, cached := range []bool{false, true} { // the second server finds all cached
+		rec := &uncachedCalls{}
+		warmed := make(chan struct{})
+		srv, _ := startServer(t, st, func(c *Config) {
+			rec.Store = c.Store
+			c.Store = rec
+			c.warmLookback = 1
+			c.Observe.WarmedUp = func() { close(warmed) }
+		})
+		<-warmed
+		for range 4 {
+			n := len(rec.seen())
+			if err := srv.cfg.Hub.Publish(ctx, notify.Mail, f.Company.ID); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); len(rec.seen()) == n; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the warmer did not list after a wake-up")
+				}
 			}
 		}
-	}
-	starts := rec.seen()
-	// The first pass lists from 0, then after the last message (starts[1]).
-	want := starts[1] - 1
-	for i, a := range starts[2:] {
-		if a != want {
-			t.Fatalf("list %d after a wake-up started at id %d, want %d (all: %v)", i+1, a, want, starts)
+		starts := rec.seen()
+		first := 2 // the first pass lists from 0, then after the last message
+		if cached {
+			first = 1 // from 0, finding nothing
+		}
+		for i, a := range starts[first:] {
+			if a != last-1 {
+				t.Fatalf("all cached %v: list %d after a wake-up started at id %d, want %d (all: %v)", cached, i+1, a, last-1, starts)
+			}
 		}
 	}
 }

@@ -76,6 +76,9 @@ type IMAPStore interface {
 	// IMAPUncached lists up to limit stored messages, of every company,
 	// with an id above afterID and no cached ENVELOPE, by id.
 	IMAPUncached(ctx context.Context, afterID int64, limit int) ([]IMAPUncachedMessage, error)
+	// IMAPLastMessageID is the highest id of a stored message, of every
+	// company (0 when there is none).
+	IMAPLastMessageID(ctx context.Context) (int64, error)
 
 	// IMAPStatus counts the live messages of a mailbox.
 	IMAPStatus(ctx context.Context, companyID, mailboxID int64) (IMAPCounts, error)

@@ -35,3 +35,12 @@ func (s *Store) IMAPUncached(ctx context.Context, afterID int64, limit int) ([]s
 	}
 	return out, nil
 }
+
+// IMAPLastMessageID returns the highest message id; see storage.IMAPStore.
+func (s *Store) IMAPLastMessageID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.read().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("last message id: %w", err)
+	}
+	return id, nil
+}
