@@ -121,8 +121,13 @@ func fillMessages(ctx context.Context, s *Store, companyID int64, threads []int6
 	for done := 0; done < n; done += per {
 		err := s.write(ctx, func(tx *Tx) error {
 			for i := done; i < min(n, done+per); i++ {
-				_, err := tx.Exec(ctx, `INSERT INTO messages (company_id, thread_id, direction, message_id, date, raw_key, text, modseq, created_at)
-					VALUES (?, ?, 'in', ?, 1, 'k', 'prefill', ?, 1)`, companyID, threads[i%len(threads)], fmt.Sprintf("fill-%d@x", i), i+1000)
+				var id int64
+				err := tx.QueryRow(ctx, `INSERT INTO messages (company_id, thread_id, direction, message_id, date, raw_key, text, created_at)
+					VALUES (?, ?, 'in', ?, 1, 'k', 'prefill', 1) RETURNING id`, companyID, threads[i%len(threads)], fmt.Sprintf("fill-%d@x", i)).Scan(&id)
+				if err != nil {
+					return err
+				}
+				_, err = tx.Exec(ctx, `INSERT INTO message_flags (message_id, company_id, modseq) VALUES (?, ?, ?)`, id, companyID, i+1000)
 				if err != nil {
 					return err
 				}

@@ -83,8 +83,9 @@ func (s *Store) Deliver(ctx context.Context, d storage.Delivery) (storage.Messag
 			}
 		}
 		if mm.Direction == storage.DirectionOut {
-			_, err := tx.Exec(ctx, `UPDATE messages SET answered = TRUE, modseq = ?
-				WHERE thread_id = ? AND direction = ? AND answered = FALSE AND id < ?`, modseq, threadID, storage.DirectionIn, mm.ID)
+			_, err := tx.Exec(ctx, `UPDATE message_flags SET answered = TRUE, modseq = ?
+				WHERE answered = FALSE AND message_id IN (SELECT id FROM messages WHERE thread_id = ? AND direction = ? AND id < ?)`,
+				modseq, threadID, storage.DirectionIn, mm.ID)
 			if err != nil {
 				return fmt.Errorf("mark answered: %w", err)
 			}
@@ -169,17 +170,22 @@ func checkAuthor(ctx context.Context, tx *Tx, m storage.Message) error {
 func insertMessage(ctx context.Context, tx *Tx, m *storage.Message, modseq int64) (int64, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO messages (company_id, thread_id, direction, author_staff_id, author_member_id,
-		message_id, in_reply_to, subject, from_addr, date, size, raw_key, text, auto_reply, seen, answered, flagged,
-		auth_results, modseq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		message_id, in_reply_to, subject, from_addr, date, size, raw_key, text, auto_reply,
+		auth_results, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (thread_id, message_id) WHERE message_id <> '' DO NOTHING RETURNING id`,
 		m.CompanyID, m.ThreadID, m.Direction, nullID(m.AuthorStaffID), nullID(m.AuthorMemberID),
 		m.MessageID, m.InReplyTo, m.Subject, m.FromAddr, ms(m.Date), m.Size, m.RawKey, m.Text,
-		m.AutoReply, m.Seen, m.Answered, m.Flagged, m.AuthResults, modseq, ms(m.CreatedAt)).Scan(&id)
+		m.AutoReply, m.AuthResults, ms(m.CreatedAt)).Scan(&id)
 	if isNoRows(err) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("insert message: %w", err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO message_flags (message_id, company_id, seen, answered, flagged, modseq)
+		VALUES (?, ?, ?, ?, ?, ?)`, id, m.CompanyID, m.Seen, m.Answered, m.Flagged, modseq)
+	if err != nil {
+		return 0, fmt.Errorf("insert message flags: %w", err)
 	}
 	return id, nil
 }

@@ -80,7 +80,7 @@ func TestModseq(t *testing.T) {
 		f := storagetest.NewFixture(t, s, "a")
 		modseq := func(id int64) int64 {
 			var v int64
-			if err := s.read().QueryRow(ctx, `SELECT modseq FROM messages WHERE id = ?`, id).Scan(&v); err != nil {
+			if err := s.read().QueryRow(ctx, `SELECT modseq FROM message_flags WHERE message_id = ?`, id).Scan(&v); err != nil {
 				t.Fatal(err)
 			}
 			return v

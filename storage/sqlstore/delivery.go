@@ -68,7 +68,7 @@ func touchDelivery(ctx context.Context, tx *Tx, emailID int64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE messages SET modseq = ? WHERE id = ?`, modseq, msgID); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE message_flags SET modseq = ? WHERE message_id = ?`, modseq, msgID); err != nil {
 		return fmt.Errorf("touch message %d: %w", msgID, err)
 	}
 	return nil

@@ -63,7 +63,7 @@ func TestDeliveryStates(t *testing.T) {
 				t.Fatal(err)
 			}
 			var v int64
-			if err := s.read().QueryRow(ctx, `SELECT modseq FROM messages WHERE id = ?`, m.ID).Scan(&v); err != nil {
+			if err := s.read().QueryRow(ctx, `SELECT modseq FROM message_flags WHERE message_id = ?`, m.ID).Scan(&v); err != nil {
 				t.Fatal(err)
 			}
 			return v

@@ -216,8 +216,8 @@ func (s *Store) IMAPModseq(ctx context.Context, companyID int64) (int64, error) 
 
 // IMAPOutboundByMessageID finds a staff-written message by Message-ID.
 func (s *Store) IMAPOutboundByMessageID(ctx context.Context, companyID int64, messageID string) (storage.Message, error) {
-	m, err := scanMessage(s.read().QueryRow(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE company_id = ? AND message_id = ? AND direction = ? ORDER BY id LIMIT 1`,
+	m, err := scanMessage(s.read().QueryRow(ctx, `SELECT `+messageCols+` FROM `+messagesWithFlags+`
+		WHERE m.company_id = ? AND m.message_id = ? AND m.direction = ? ORDER BY m.id LIMIT 1`,
 		companyID, trimMsgID(messageID), storage.DirectionOut))
 	if err != nil {
 		return m, notFound(err, "outbound message "+messageID)

@@ -75,7 +75,7 @@ func applyFlags(cur []string, op storage.IMAPFlagOp, flags []string) []string {
 
 const imapMessageCols = `u.uid, COALESCE(u.message_id, 0), u.gone, u.flags, u.size, u.internal_date, u.raw_key, u.prefix,
 	u.team_name, u.group_name, u.manager_name, u.team_status,
-	COALESCE(m.seen, FALSE), COALESCE(m.answered, FALSE), COALESCE(m.flagged, FALSE), COALESCE(m.size, 0),
+	COALESCE(f.seen, FALSE), COALESCE(f.answered, FALSE), COALESCE(f.flagged, FALSE), COALESCE(m.size, 0),
 	COALESCE(m.created_at, 0), COALESCE(m.raw_key, ''), COALESCE(m.thread_id, 0), COALESCE(m.direction, ''),
 	COALESCE(m.auth_results, '')`
 
@@ -196,7 +196,8 @@ func imapMessagesQ(ctx context.Context, db conn, companyID, mailboxID int64, uid
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	i := 0
 	for _, run := range uidRuns(uids) {
-		rows, err := db.Query(ctx, `SELECT `+imapMessageCols+cols+` FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id`+join+`
+		rows, err := db.Query(ctx, `SELECT `+imapMessageCols+cols+` FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id
+			LEFT JOIN message_flags f ON f.message_id = u.message_id`+join+`
 			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`, mailboxID, int64(run[0]), int64(run[1]))
 		if err != nil {
 			return nil, fmt.Errorf("imap messages: %w", err)
@@ -234,10 +235,10 @@ func (s *Store) IMAPChanges(ctx context.Context, companyID, mailboxID int64, sin
 		// From the changed messages to their UIDs: CROSS JOIN keeps
 		// SQLite to that order, and +u.uid keeps it from walking the
 		// mailbox's UIDs by the uid bound (every row of a 100k INBOX).
-		rows, err := db.Query(ctx, `SELECT u.uid, m.seen, m.answered, m.flagged, m.id, m.direction FROM messages m
-			CROSS JOIN imap_uids u
-			WHERE m.company_id = ? AND m.modseq > ? AND m.modseq <= ? AND u.mailbox_id = ? AND u.message_id = m.id
-			AND +u.uid < ? ORDER BY u.uid`,
+		rows, err := db.Query(ctx, `SELECT u.uid, f.seen, f.answered, f.flagged, m.id, m.direction FROM message_flags f
+			CROSS JOIN imap_uids u CROSS JOIN messages m
+			WHERE f.company_id = ? AND f.modseq > ? AND f.modseq <= ? AND u.mailbox_id = ? AND u.message_id = f.message_id
+			AND m.id = f.message_id AND +u.uid < ? ORDER BY u.uid`,
 			companyID, since, until, mailboxID, int64(uidNext))
 		if err != nil {
 			return nil, fmt.Errorf("imap changes: %w", err)
@@ -362,7 +363,7 @@ func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, 
 				if mb.Virtual() {
 					// +company_id: by the ids, not by walking the
 					// company's messages (SQLite's choice otherwise).
-					q = `UPDATE messages SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE +company_id = ? AND id` + in
+					q = `UPDATE message_flags SET seen = ?, answered = ?, flagged = ?, modseq = ? WHERE +company_id = ? AND message_id` + in
 					args = []any{slices.Contains(nf, flagSeen), slices.Contains(nf, flagAnswered), slices.Contains(nf, flagFlagged), modseq, companyID}
 				} else {
 					q = `UPDATE imap_uids SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid` + in
@@ -436,8 +437,8 @@ func flagRows(ctx context.Context, db conn, mb storage.IMAPMailbox, uids []uint3
 	i := 0
 	for _, run := range uidRuns(uids) {
 		rows, err := db.Query(ctx, `SELECT u.uid, COALESCE(u.message_id, 0), u.gone, u.flags,
-			COALESCE(m.seen, FALSE), COALESCE(m.answered, FALSE), COALESCE(m.flagged, FALSE)
-			FROM imap_uids u LEFT JOIN messages m ON m.id = u.message_id
+			COALESCE(f.seen, FALSE), COALESCE(f.answered, FALSE), COALESCE(f.flagged, FALSE)
+			FROM imap_uids u LEFT JOIN message_flags f ON f.message_id = u.message_id
 			WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`, mb.ID, int64(run[0]), int64(run[1]))
 		if err != nil {
 			return nil, fmt.Errorf("imap flags: %w", err)

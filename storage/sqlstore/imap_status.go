@@ -19,8 +19,9 @@ func (s *Store) IMAPStatus(ctx context.Context, companyID, mailboxID int64) (sto
 	}
 	if mb.Virtual() {
 		var n, unseen, size int64
-		err := db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN m.seen THEN 0 ELSE 1 END), 0), COALESCE(SUM(m.size), 0)
-			FROM imap_uids u JOIN messages m ON m.id = u.message_id WHERE u.mailbox_id = ? AND u.gone = FALSE`, mailboxID).
+		err := db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN f.seen THEN 0 ELSE 1 END), 0), COALESCE(SUM(m.size), 0)
+			FROM imap_uids u JOIN messages m ON m.id = u.message_id JOIN message_flags f ON f.message_id = u.message_id
+			WHERE u.mailbox_id = ? AND u.gone = FALSE`, mailboxID).
 			Scan(&n, &unseen, &size)
 		if err != nil {
 			return c, fmt.Errorf("imap status: %w", err)
@@ -96,11 +97,11 @@ func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, fl
 		col := ""
 		switch {
 		case strings.EqualFold(flag, flagSeen):
-			col = "m.seen"
+			col = "f.seen"
 		case strings.EqualFold(flag, flagAnswered):
-			col = "m.answered"
+			col = "f.answered"
 		case strings.EqualFold(flag, flagFlagged):
-			col = "m.flagged"
+			col = "f.flagged"
 		}
 		if col == "" { // no other flag is kept in a shared folder
 			if !set {
@@ -108,15 +109,15 @@ func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, fl
 			}
 			return nil, nil
 		}
-		q := `SELECT u.uid FROM imap_uids u JOIN messages m ON m.id = u.message_id
+		q := `SELECT u.uid FROM imap_uids u JOIN message_flags f ON f.message_id = u.message_id
 			WHERE u.mailbox_id = ? AND ` + col + ` = ? ORDER BY u.uid`
 		args := []any{mailboxID, set}
-		if col == "m.seen" && !set {
-			// Few: from the messages_unseen index to the UIDs (CROSS
+		if col == "f.seen" && !set {
+			// Few: from the message_flags_unseen index to the UIDs (CROSS
 			// JOIN keeps SQLite to that order rather than walking every
 			// UID of the mailbox to return them sorted).
-			q = `SELECT u.uid FROM messages m CROSS JOIN imap_uids u
-				WHERE m.company_id = ? AND m.seen = FALSE AND u.mailbox_id = ? AND u.message_id = m.id ORDER BY u.uid`
+			q = `SELECT u.uid FROM message_flags f CROSS JOIN imap_uids u
+				WHERE f.company_id = ? AND f.seen = FALSE AND u.mailbox_id = ? AND u.message_id = f.message_id ORDER BY u.uid`
 			args = []any{companyID, mailboxID}
 		}
 		rows, err := db.Query(ctx, q, args...)
@@ -333,8 +334,8 @@ func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids 
 		if mb.Virtual() {
 			// The id only of staff messages (delivery keywords): no
 			// direction string to read for each row.
-			q = `SELECT u.uid, m.seen, m.answered, m.flagged, CASE WHEN m.direction = ? THEN m.id ELSE 0 END
-				FROM imap_uids u JOIN messages m ON m.id = u.message_id
+			q = `SELECT u.uid, f.seen, f.answered, f.flagged, CASE WHEN m.direction = ? THEN m.id ELSE 0 END
+				FROM imap_uids u JOIN messages m ON m.id = u.message_id JOIN message_flags f ON f.message_id = u.message_id
 				WHERE u.mailbox_id = ? AND u.uid BETWEEN ? AND ? ORDER BY u.uid`
 			args = append([]any{storage.DirectionOut}, args...)
 		} else {

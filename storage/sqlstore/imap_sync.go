@@ -195,13 +195,13 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 // syncRows loads the messages changed in (since, until] that a filter may
 // list, with their live UID in the mailbox.
 func syncRows(ctx context.Context, tx conn, companyID, mailboxID int64, spec filterSpec, since, until int64) ([]syncRow, error) {
-	rows, err := tx.Query(ctx, `SELECT m.id, m.seen, m.auto_reply, t.group_id, COALESCE(t.manager_id, 0), t.status,
+	rows, err := tx.Query(ctx, `SELECT m.id, f.seen, m.auto_reply, t.group_id, COALESCE(t.manager_id, 0), t.status,
 		t.name, g.name, COALESCE(NULLIF(st.name, ''), st.email, ''), COALESCE(u.uid, 0)
-		FROM messages m JOIN threads th ON th.id = m.thread_id JOIN teams t ON t.id = th.team_id
+		FROM message_flags f CROSS JOIN messages m JOIN threads th ON th.id = m.thread_id JOIN teams t ON t.id = th.team_id
 		JOIN partner_groups g ON g.id = t.group_id LEFT JOIN staff st ON st.id = t.manager_id
 		LEFT JOIN imap_uids u ON u.mailbox_id = ? AND u.message_id = m.id AND u.gone = FALSE
-		WHERE m.company_id = ? AND m.direction = ? AND m.modseq > ? AND m.modseq <= ? ORDER BY m.id`,
-		mailboxID, companyID, spec.direction(), since, until)
+		WHERE f.company_id = ? AND f.modseq > ? AND f.modseq <= ? AND m.id = f.message_id AND m.direction = ? ORDER BY m.id`,
+		mailboxID, companyID, since, until, spec.direction())
 	if err != nil {
 		return nil, fmt.Errorf("changed messages: %w", err)
 	}

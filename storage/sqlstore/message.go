@@ -7,9 +7,13 @@ import (
 	"github.com/partnermail/partnermail/storage"
 )
 
-const messageCols = `id, company_id, thread_id, direction, COALESCE(author_staff_id, 0), COALESCE(author_member_id, 0),
-	message_id, in_reply_to, subject, from_addr, date, size, raw_key, text, auto_reply, seen, answered, flagged,
-	auth_results, created_at`
+// messageCols are read FROM messagesWithFlags.
+const messageCols = `m.id, m.company_id, m.thread_id, m.direction, COALESCE(m.author_staff_id, 0), COALESCE(m.author_member_id, 0),
+	m.message_id, m.in_reply_to, m.subject, m.from_addr, m.date, m.size, m.raw_key, m.text, m.auto_reply, f.seen, f.answered, f.flagged,
+	m.auth_results, m.created_at`
+
+// messagesWithFlags is messages (m) with their shared flags (f).
+const messagesWithFlags = `messages m JOIN message_flags f ON f.message_id = m.id`
 
 func scanMessage(sc interface{ Scan(...any) error }) (storage.Message, error) {
 	var m storage.Message
@@ -27,7 +31,7 @@ func (s *Store) Message(ctx context.Context, companyID, id int64) (storage.Messa
 }
 
 func messageByID(ctx context.Context, db conn, companyID, id int64) (storage.Message, error) {
-	m, err := scanMessage(db.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE company_id = ? AND id = ?`, companyID, id))
+	m, err := scanMessage(db.QueryRow(ctx, `SELECT `+messageCols+` FROM `+messagesWithFlags+` WHERE m.company_id = ? AND m.id = ?`, companyID, id))
 	if err != nil {
 		return m, notFound(err, fmt.Sprintf("message %d", id))
 	}
@@ -45,7 +49,7 @@ func (s *Store) ThreadMessages(ctx context.Context, companyID, threadID int64) (
 	if _, err := threadByID(ctx, db, companyID, threadID); err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE company_id = ? AND thread_id = ? ORDER BY id`, companyID, threadID)
+	rows, err := db.Query(ctx, `SELECT `+messageCols+` FROM `+messagesWithFlags+` WHERE m.company_id = ? AND m.thread_id = ? ORDER BY m.id`, companyID, threadID)
 	if err != nil {
 		return nil, fmt.Errorf("thread messages: %w", err)
 	}

@@ -248,7 +248,7 @@ func touchDeliveries(ctx context.Context, tx *Tx, ids []any) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE messages SET modseq = ? WHERE id = ?`, modseq, m.id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE message_flags SET modseq = ? WHERE message_id = ?`, modseq, m.id); err != nil {
 			return fmt.Errorf("touch message %d: %w", m.id, err)
 		}
 	}

@@ -132,8 +132,8 @@ func bumpTeamMessages(ctx context.Context, tx *Tx, companyID int64, threadWhere 
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE messages SET modseq = ? WHERE company_id = ? AND thread_id IN
-		(SELECT id FROM threads WHERE company_id = ? AND `+threadWhere+`)`, v, companyID, companyID, arg)
+	_, err = tx.Exec(ctx, `UPDATE message_flags SET modseq = ? WHERE message_id IN (SELECT id FROM messages WHERE thread_id IN
+		(SELECT id FROM threads WHERE company_id = ? AND `+threadWhere+`))`, v, companyID, arg)
 	if err != nil {
 		return fmt.Errorf("bump modseq of team messages: %w", err)
 	}
