@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/sqlstore"
 )
 
@@ -73,12 +74,13 @@ func TestFetchEnvelopeLeanFolders(t *testing.T) {
 	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
 		e := newTestServer(t, driver)
 		f := e.f
+		var ids []int64
 		for i := range 40 {
 			team, m := f.Acme, f.Ann
 			if i%10 == 3 {
 				team, m = f.Solo, f.Sue
 			}
-			e.deliver(f, team, m, "message "+strconv.Itoa(i), "body")
+			ids = append(ids, e.deliver(f, team, m, "message "+strconv.Itoa(i), "body").ID)
 		}
 		c := e.login(f.Admin.Email, nil)
 		selectBox(t, c, "INBOX")
@@ -97,6 +99,12 @@ func TestFetchEnvelopeLeanFolders(t *testing.T) {
 			} else if time.Now().After(deadline) {
 				t.Fatalf("after 10 s, %d messages still have no cached ENVELOPE", len(left))
 			}
+		}
+		// Two cached ENVELOPEs FETCH cannot read (a format of another
+		// version): it parses those messages' blobs.
+		garbled := map[int64]storage.IMAPCached{ids[3]: {Envelope: "0\x1fgarbled"}, ids[20]: {Envelope: "0\x1fgarbled"}}
+		if err := e.st.IMAPSetCaches(ctx, f.Company.ID, garbled); err != nil {
+			t.Fatal(err)
 		}
 		e.srv.envChunk = 3
 		for _, box := range []string{"INBOX", "Unread", "Filters/Group/Gold", "Filters/Group/Silver"} {

@@ -207,6 +207,9 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 			todo = append(todo, mi)
 		}
 	}
+	if err := s.fillRawKeys(todo); err != nil {
+		return nil, err
+	}
 	// In batches of readBatch: the blobs of a batch are in memory together.
 	err := inBatches(s.ctx, s.srv, todo, func(mi *msgInfo) string { return mi.m.RawKey }, func(mi *msgInfo, data []byte) error {
 		var c storage.IMAPCached
@@ -222,6 +225,30 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 		return nil, err
 	}
 	return out, nil
+}
+
+// fillRawKeys reads the blob keys IMAPEnvelopes left out of shared
+// messages whose cached ENVELOPE turned out unreadable (an older format).
+func (s *session) fillRawKeys(todo []*msgInfo) error {
+	var ids []int64
+	for _, mi := range todo {
+		if mi.m.RawKey == "" && mi.m.MessageID != 0 {
+			ids = append(ids, mi.m.MessageID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	keys, err := s.srv.cfg.Store.IMAPRawKeys(s.ctx, s.company.ID, ids)
+	if err != nil {
+		return err
+	}
+	for _, mi := range todo {
+		if mi.m.RawKey == "" && mi.m.MessageID != 0 {
+			mi.m.RawKey = keys[mi.m.MessageID]
+		}
+	}
+	return nil
 }
 
 // compute reads the blob of mi (data, when it was read in a batch) for

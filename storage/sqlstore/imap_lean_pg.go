@@ -18,11 +18,12 @@ import (
 // has run, PostgreSQL may even plan it as hash joins over both whole
 // tables (45 ms for 4,000 rows).
 //
-// A folder's message ids ascend with its UIDs, so this reads the UIDs'
-// message ids first, then messages and the cache each as one range scan
-// of its primary key, and merges the three here (about 4 ms for 4,000).
-// Where the ids are sparse (a small group's folder), a range would read
-// mostly messages of other folders: those are read by id instead.
+// Here the UID rows, which carry their message's thread, come first;
+// then the cache, as one range scan of its primary key (a folder's
+// message ids ascend with its UIDs), merged here; then, only for the
+// messages with no cached ENVELOPE yet, their blob keys. Where the ids
+// are sparse (a small group's folder) a range would read mostly rows of
+// other folders: those are read by id instead.
 func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	var pos []int // indexes into out of one run's shared messages, by message id
@@ -50,43 +51,49 @@ func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint
 			}
 			where, args = ` = ANY(?)`, []any{ids}
 		}
-		var raw string
-		var thread int64
-		err := mergeByID(ctx, db, `SELECT id, raw_key, thread_id FROM messages WHERE id`+where+` ORDER BY id`, args,
-			out, pos, []any{&raw, &thread}, func(m *storage.IMAPMessage) { m.RawKey, m.ThreadID = raw, thread })
-		if err != nil {
-			return nil, err
-		}
 		var env string
-		err = mergeByID(ctx, db, `SELECT message_id, envelope FROM imap_envelopes WHERE message_id`+where+` ORDER BY message_id`, args,
+		err := mergeByID(ctx, db, `SELECT message_id, envelope FROM imap_envelopes WHERE message_id`+where+` ORDER BY message_id`, args,
 			out, pos, []any{&env}, func(m *storage.IMAPMessage) { m.Cached.Envelope = env })
 		if err != nil {
 			return nil, err
+		}
+		var bare []int64 // messages FETCH must parse: their blobs
+		pos = slices.DeleteFunc(pos, func(p int) bool { return out[p].Cached.Envelope != "" })
+		for _, p := range pos {
+			bare = append(bare, out[p].MessageID)
+		}
+		if len(bare) > 0 {
+			var raw string
+			err := mergeByID(ctx, db, `SELECT id, raw_key FROM messages WHERE id = ANY(?) ORDER BY id`, []any{bare},
+				out, pos, []any{&raw}, func(m *storage.IMAPMessage) { m.RawKey = raw })
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
 }
 
 // appendRunIDs appends to out the UIDs of uids within run, each with its
-// shared message's id (0 for none).
+// shared message's id (0 for none) and thread.
 func appendRunIDs(ctx context.Context, db conn, mailboxID int64, run [2]uint32, uids []uint32, out *[]storage.IMAPMessage) error {
-	rows, err := db.Query(ctx, `SELECT uid, COALESCE(message_id, 0) FROM imap_uids
+	rows, err := db.Query(ctx, `SELECT uid, COALESCE(message_id, 0), thread_id FROM imap_uids
 		WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mailboxID, int64(run[0]), int64(run[1]))
 	if err != nil {
 		return fmt.Errorf("imap envelopes: %w", err)
 	}
 	defer rows.Close()
 	i, _ := slices.BinarySearch(uids, run[0])
-	var uid, msgID int64
+	var uid, msgID, thread int64
 	for rows.Next() {
-		if err := rows.Scan(&uid, &msgID); err != nil {
+		if err := rows.Scan(&uid, &msgID, &thread); err != nil {
 			return fmt.Errorf("imap envelopes: %w", err)
 		}
 		for i < len(uids) && int64(uids[i]) < uid {
 			i++
 		}
 		if i < len(uids) && int64(uids[i]) == uid {
-			*out = append(*out, storage.IMAPMessage{UID: uint32(uid), MessageID: msgID})
+			*out = append(*out, storage.IMAPMessage{UID: uint32(uid), MessageID: msgID, ThreadID: thread})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -122,4 +129,36 @@ func mergeByID(ctx context.Context, db conn, q string, args []any, out []storage
 		return fmt.Errorf("imap envelopes: %w", err)
 	}
 	return nil
+}
+
+// IMAPRawKeys returns blob keys by message id; see storage.IMAPStore.
+func (s *Store) IMAPRawKeys(ctx context.Context, companyID int64, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	db := s.read()
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		args := []any{companyID}
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		rows, err := db.Query(ctx, `SELECT id, raw_key FROM messages WHERE company_id = ? AND id IN (`+placeholders(n)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("raw keys: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("raw keys: %w", err)
+			}
+			out[id] = key
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("raw keys: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }

@@ -50,7 +50,7 @@ func (f filterSpec) direction() string {
 
 // syncRow is a changed message with what filters look at.
 type syncRow struct {
-	id                   int64
+	id, thread           int64
 	seen, autoReply      bool
 	groupID, managerID   int64
 	status               string
@@ -195,7 +195,7 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 // syncRows loads the messages changed in (since, until] that a filter may
 // list, with their live UID in the mailbox.
 func syncRows(ctx context.Context, tx conn, companyID, mailboxID int64, spec filterSpec, since, until int64) ([]syncRow, error) {
-	rows, err := tx.Query(ctx, `SELECT m.id, f.seen, m.auto_reply, t.group_id, COALESCE(t.manager_id, 0), t.status,
+	rows, err := tx.Query(ctx, `SELECT m.id, m.thread_id, f.seen, m.auto_reply, t.group_id, COALESCE(t.manager_id, 0), t.status,
 		t.name, g.name, COALESCE(NULLIF(st.name, ''), st.email, ''), COALESCE(u.uid, 0)
 		FROM message_flags f CROSS JOIN messages m JOIN threads th ON th.id = m.thread_id JOIN teams t ON t.id = th.team_id
 		JOIN partner_groups g ON g.id = t.group_id LEFT JOIN staff st ON st.id = t.manager_id
@@ -209,7 +209,7 @@ func syncRows(ctx context.Context, tx conn, companyID, mailboxID int64, spec fil
 	var list []syncRow
 	for rows.Next() {
 		var r syncRow
-		if err := rows.Scan(&r.id, &r.seen, &r.autoReply, &r.groupID, &r.managerID, &r.status,
+		if err := rows.Scan(&r.id, &r.thread, &r.seen, &r.autoReply, &r.groupID, &r.managerID, &r.status,
 			&r.team, &r.group, &r.manager, &r.uid); err != nil {
 			return nil, fmt.Errorf("changed messages: %w", err)
 		}
@@ -220,18 +220,18 @@ func syncRows(ctx context.Context, tx conn, companyID, mailboxID int64, spec fil
 
 // insertUIDs adds rows to a virtual mailbox, many per statement.
 func insertUIDs(ctx context.Context, tx *Tx, mailboxID, modseq int64, add []syncRow) error {
-	const cols = 8
+	const cols = 9
 	for len(add) > 0 {
 		n := min(len(add), 100)
 		var b strings.Builder
-		b.WriteString(`INSERT INTO imap_uids (mailbox_id, uid, message_id, modseq, team_name, group_name, manager_name, team_status) VALUES `)
+		b.WriteString(`INSERT INTO imap_uids (mailbox_id, uid, message_id, thread_id, modseq, team_name, group_name, manager_name, team_status) VALUES `)
 		args := make([]any, 0, n*cols)
 		for i, r := range add[:n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString("(" + placeholders(cols) + ")")
-			args = append(args, mailboxID, r.uid, r.id, modseq, r.team, r.group, r.manager, r.status)
+			args = append(args, mailboxID, r.uid, r.id, r.thread, modseq, r.team, r.group, r.manager, r.status)
 		}
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("insert uids: %w", err)
