@@ -2,7 +2,6 @@ package imapd
 
 import (
 	"io"
-	"mime"
 	"strconv"
 	"strings"
 
@@ -137,11 +136,11 @@ func (w *fetchWire) envelope(b []byte, e *imap.Envelope) []byte {
 		b = append(b, "NIL"...)
 	} else { // always valid quoted: ASCII, no quote or backslash
 		b = append(b, '"')
-		b = e.Date.AppendFormat(b, envelopeDateLayout)
+		b = appendEnvelopeDate(b, e.Date)
 		b = append(b, '"')
 	}
 	b = append(b, ' ')
-	b = w.nstring(b, mime.QEncoding.Encode("utf-8", e.Subject), "", "")
+	b = w.nstring(b, encodeText(e.Subject), "", "")
 	for _, l := range [...][]imap.Address{e.From, sender, replyTo, e.To, e.Cc, e.Bcc} {
 		b = append(b, ' ')
 		b = w.addresses(b, l)
@@ -178,7 +177,7 @@ func (w *fetchWire) addresses(b []byte, l []imap.Address) []byte {
 			b = append(b, ' ')
 		}
 		b = append(b, '(')
-		b = w.nstring(b, mime.QEncoding.Encode("utf-8", a.Name), "", "")
+		b = w.nstring(b, encodeText(a.Name), "", "")
 		b = append(b, " NIL "...)
 		b = w.nstring(b, a.Mailbox, "", "")
 		b = append(b, ' ')
@@ -225,14 +224,16 @@ func (w *fetchWire) scan(s string, extra int) (quotable bool, escapes int) {
 	if len(s)+extra > 4096 {
 		return false, 0
 	}
+	c := class(s)
+	if c&classLiteral != 0 || c&class8bit != 0 && !w.utf8 {
+		return false, 0
+	}
+	if c&classEscape == 0 {
+		return true, 0
+	}
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
+		if byteClass[s[i]]&classEscape != 0 {
 			escapes++
-		case c == 0 || c == '\r' || c == '\n':
-			return false, 0
-		case c > 0x7f && !w.utf8:
-			return false, 0
 		}
 	}
 	return true, escapes
