@@ -165,17 +165,36 @@ func checkAuthor(ctx context.Context, tx *Tx, m storage.Message) error {
 	return nil
 }
 
-// insertMessage inserts m and returns its id, or 0 when its Message-ID is
-// already in the thread.
+// insertMessage inserts m and its flags and returns its id, or 0 when its
+// Message-ID is already in the thread.
 func insertMessage(ctx context.Context, tx *Tx, m *storage.Message, modseq int64) (int64, error) {
-	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO messages (company_id, thread_id, direction, author_staff_id, author_member_id,
+	const insert = `INSERT INTO messages (company_id, thread_id, direction, author_staff_id, author_member_id,
 		message_id, in_reply_to, subject, from_addr, date, size, raw_key, text, auto_reply,
 		auth_results, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (thread_id, message_id) WHERE message_id <> '' DO NOTHING RETURNING id`,
-		m.CompanyID, m.ThreadID, m.Direction, nullID(m.AuthorStaffID), nullID(m.AuthorMemberID),
+		ON CONFLICT (thread_id, message_id) WHERE message_id <> '' DO NOTHING RETURNING id`
+	args := []any{m.CompanyID, m.ThreadID, m.Direction, nullID(m.AuthorStaffID), nullID(m.AuthorMemberID),
 		m.MessageID, m.InReplyTo, m.Subject, m.FromAddr, ms(m.Date), m.Size, m.RawKey, m.Text,
-		m.AutoReply, m.AuthResults, ms(m.CreatedAt)).Scan(&id)
+		m.AutoReply, m.AuthResults, ms(m.CreatedAt)}
+	if tx.pg {
+		// One round trip for both rows: a delivery holds the company's
+		// modseq row locked until it commits, so every statement in
+		// between delays the next delivery (two statements made seeding
+		// 100,000 messages over 16 connections 35% slower).
+		var id int64
+		err := tx.QueryRow(ctx, `WITH m AS (`+insert+`)
+			INSERT INTO message_flags (message_id, company_id, seen, answered, flagged, modseq)
+			SELECT id, ?::bigint, ?::boolean, ?::boolean, ?::boolean, ?::bigint FROM m RETURNING message_id`,
+			append(args, m.CompanyID, m.Seen, m.Answered, m.Flagged, modseq)...).Scan(&id)
+		if isNoRows(err) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("insert message: %w", err)
+		}
+		return id, nil
+	}
+	var id int64
+	err := tx.QueryRow(ctx, insert, args...).Scan(&id)
 	if isNoRows(err) {
 		return 0, nil
 	}

@@ -25,7 +25,7 @@ func scanMailbox(sc interface{ Scan(...any) error }) (storage.IMAPMailbox, error
 // IMAPMailboxes lists the company's shared mailboxes and the staff
 // member's private ones, by name.
 func (s *Store) IMAPMailboxes(ctx context.Context, companyID, staffID int64) ([]storage.IMAPMailbox, error) {
-	rows, err := s.read().Query(ctx, `SELECT `+mailboxCols+` FROM imap_mailboxes
+	rows, err := s.imapRead().Query(ctx, `SELECT `+mailboxCols+` FROM imap_mailboxes
 		WHERE company_id = ? AND (staff_id = 0 OR staff_id = ?) ORDER BY name`, companyID, staffID)
 	if err != nil {
 		return nil, fmt.Errorf("imap mailboxes: %w", err)
@@ -52,7 +52,7 @@ func (s *Store) IMAPEnsureMailbox(ctx context.Context, companyID int64, mb stora
 		return scanMailbox(db.QueryRow(ctx, `SELECT `+mailboxCols+` FROM imap_mailboxes
 			WHERE company_id = ? AND staff_id = ? AND name = ?`, companyID, mb.StaffID, mb.Name))
 	}
-	got, err := find(s.read())
+	got, err := find(s.imapRead())
 	if err == nil && got.Name == mb.Name {
 		return got, nil
 	}
@@ -62,7 +62,7 @@ func (s *Store) IMAPEnsureMailbox(ctx context.Context, companyID int64, mb stora
 	if mb.Filter != "" {
 		mb.StaffID = 0
 	}
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.imapWrite(ctx, func(tx *Tx) error {
 		got, err = find(tx.conn)
 		switch {
 		case err == nil && got.Name == mb.Name:
@@ -101,7 +101,7 @@ func (s *Store) IMAPCreateMailbox(ctx context.Context, companyID, staffID int64,
 		return storage.IMAPMailbox{}, fmt.Errorf("create mailbox: %w", storage.ErrInvalid)
 	}
 	var m storage.IMAPMailbox
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		var err error
 		m, err = insertMailbox(ctx, tx, companyID, staffID, name, "")
 		return err
@@ -116,7 +116,7 @@ func (s *Store) IMAPCreateMailbox(ctx context.Context, companyID, staffID int64,
 // keep their ids, so their UIDVALIDITY. A mailbox later created under the
 // old name gets a new id, so a new UIDVALIDITY (RFC 9051 section 6.3.6).
 func (s *Store) IMAPRenameMailbox(ctx context.Context, companyID, staffID int64, from, to string) error {
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		var n int
 		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM imap_mailboxes WHERE company_id = ? AND staff_id = ? AND name = ?`,
 			companyID, staffID, from).Scan(&n)
@@ -177,7 +177,7 @@ func (s *Store) IMAPRenameMailbox(ctx context.Context, companyID, staffID int64,
 
 // IMAPDeleteMailbox deletes a private mailbox with its messages.
 func (s *Store) IMAPDeleteMailbox(ctx context.Context, companyID, staffID int64, name string) error {
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM imap_mailboxes WHERE company_id = ? AND staff_id = ? AND name = ?`,
 			companyID, staffID, name).Scan(&id)
@@ -208,7 +208,7 @@ func mailboxByID(ctx context.Context, db conn, companyID, id int64) (storage.IMA
 // IMAPModseq returns the company's current modseq.
 func (s *Store) IMAPModseq(ctx context.Context, companyID int64) (int64, error) {
 	var v int64
-	if err := s.read().QueryRow(ctx, `SELECT value FROM modseq WHERE company_id = ?`, companyID).Scan(&v); err != nil {
+	if err := s.imapRead().QueryRow(ctx, `SELECT value FROM modseq WHERE company_id = ?`, companyID).Scan(&v); err != nil {
 		return 0, notFound(err, "modseq")
 	}
 	return v, nil
@@ -216,7 +216,7 @@ func (s *Store) IMAPModseq(ctx context.Context, companyID int64) (int64, error) 
 
 // IMAPOutboundByMessageID finds a staff-written message by Message-ID.
 func (s *Store) IMAPOutboundByMessageID(ctx context.Context, companyID int64, messageID string) (storage.Message, error) {
-	m, err := scanMessage(s.read().QueryRow(ctx, `SELECT `+messageCols+` FROM `+messagesWithFlags+`
+	m, err := scanMessage(s.imapRead().QueryRow(ctx, `SELECT `+messageCols+` FROM `+messagesWithFlags+`
 		WHERE m.company_id = ? AND m.message_id = ? AND m.direction = ? ORDER BY m.id LIMIT 1`,
 		companyID, trimMsgID(messageID), storage.DirectionOut))
 	if err != nil {

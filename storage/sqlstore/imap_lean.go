@@ -12,7 +12,7 @@ import (
 // 100,000-message FETCH 1:* (ENVELOPE) scans six columns a row instead
 // of IMAPMessagesCached's twenty-three.
 func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
-	db := s.read()
+	db := s.imapRead()
 	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
 	if err != nil {
 		return nil, err

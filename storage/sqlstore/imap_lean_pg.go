@@ -134,7 +134,7 @@ func mergeByID(ctx context.Context, db conn, q string, args []any, out []storage
 // IMAPRawKeys returns blob keys by message id; see storage.IMAPStore.
 func (s *Store) IMAPRawKeys(ctx context.Context, companyID int64, ids []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(ids))
-	db := s.read()
+	db := s.imapRead()
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		args := []any{companyID}

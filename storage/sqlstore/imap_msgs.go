@@ -151,7 +151,7 @@ const (
 )
 
 func (s *Store) imapMessagesKW(ctx context.Context, companyID, mailboxID int64, uids []uint32, cache int) ([]storage.IMAPMessage, error) {
-	msgs, err := imapMessagesQ(ctx, s.read(), companyID, mailboxID, uids, cache)
+	msgs, err := imapMessagesQ(ctx, s.imapRead(), companyID, mailboxID, uids, cache)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func (s *Store) imapMessagesKW(ctx context.Context, companyID, mailboxID int64, 
 	if len(ids) == 0 {
 		return msgs, nil
 	}
-	kw, err := deliveryStates(ctx, s.read(), companyID, ids)
+	kw, err := deliveryStates(ctx, s.imapRead(), companyID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func imapMessagesQ(ctx context.Context, db conn, companyID, mailboxID int64, uid
 
 // IMAPChanges lists flag changes and expunges in (since, until].
 func (s *Store) IMAPChanges(ctx context.Context, companyID, mailboxID int64, since, until int64, uidNext uint32) ([]storage.IMAPChange, error) {
-	db := s.read()
+	db := s.imapRead()
 	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
 	if err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func (s *Store) IMAPChanges(ctx context.Context, companyID, mailboxID int64, sin
 // IMAPStoreFlags changes flags; see storage.IMAPStore.
 func (s *Store) IMAPStoreFlags(ctx context.Context, companyID, mailboxID int64, uids []uint32, op storage.IMAPFlagOp, flags []string) ([]storage.IMAPChange, error) {
 	var out []storage.IMAPChange
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		out = nil
 		mb, err := mailboxByID(ctx, tx.conn, companyID, mailboxID)
 		if err != nil {

@@ -47,7 +47,7 @@ func (s *Store) IMAPAppend(ctx context.Context, companyID, mailboxID int64, m st
 		m.Date = now()
 	}
 	var uid uint32
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		if _, err := privateMailbox(ctx, tx, companyID, mailboxID); err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (s *Store) IMAPAppend(ctx context.Context, companyID, mailboxID int64, m st
 
 // IMAPCopy copies messages into a private mailbox as private copies.
 func (s *Store) IMAPCopy(ctx context.Context, companyID, fromMailbox int64, uids []uint32, toMailbox int64, prefix func(storage.IMAPMessage) string) (src, dst []uint32, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.imapWrite(ctx, func(tx *Tx) error {
 		src, dst = nil, nil
 		from, err := mailboxByID(ctx, tx.conn, companyID, fromMailbox)
 		if err != nil {
@@ -108,7 +108,7 @@ func (s *Store) IMAPCopy(ctx context.Context, companyID, fromMailbox int64, uids
 // one when uids is nil) and returns their UIDs.
 func (s *Store) IMAPExpunge(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]uint32, error) {
 	var out []uint32
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		out = nil
 		if _, err := privateMailbox(ctx, tx, companyID, mailboxID); err != nil {
 			return err
@@ -164,7 +164,7 @@ func (s *Store) IMAPCache(ctx context.Context, companyID int64, ids []int64) (ma
 		for _, id := range ids[:n] {
 			args = append(args, id)
 		}
-		rows, err := s.read().Query(ctx, `SELECT e.message_id, e.envelope, e.bodystructure FROM imap_envelopes e
+		rows, err := s.imapRead().Query(ctx, `SELECT e.message_id, e.envelope, e.bodystructure FROM imap_envelopes e
 			JOIN messages m ON m.id = e.message_id WHERE m.company_id = ? AND e.message_id IN (`+placeholders(n)+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("imap cache: %w", err)
@@ -189,7 +189,7 @@ func (s *Store) IMAPCache(ctx context.Context, companyID int64, ids []int64) (ma
 
 // IMAPSetCache stores the parse of a shared message.
 func (s *Store) IMAPSetCache(ctx context.Context, companyID, id int64, c storage.IMAPCached) error {
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM messages WHERE company_id = ? AND id = ?`, companyID, id).Scan(&one); err != nil {
 			return notFound(err, fmt.Sprintf("message %d", id))

@@ -11,7 +11,7 @@ import (
 
 // IMAPStatus counts the live messages of a mailbox.
 func (s *Store) IMAPStatus(ctx context.Context, companyID, mailboxID int64) (storage.IMAPCounts, error) {
-	db := s.read()
+	db := s.imapRead()
 	var c storage.IMAPCounts
 	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
 	if err != nil {
@@ -56,7 +56,7 @@ func (s *Store) IMAPStatus(ctx context.Context, companyID, mailboxID int64) (sto
 // from fromUID on (a range of the primary key). The distinct flag
 // strings of a mailbox are few, however many messages share them.
 func (s *Store) IMAPKeywords(ctx context.Context, companyID, mailboxID int64, fromUID uint32) ([]string, error) {
-	db := s.read()
+	db := s.imapRead()
 	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (s *Store) IMAPKeywords(ctx context.Context, companyID, mailboxID int64, fr
 
 // IMAPFlagUIDs lists the UIDs (gone ones included) with or without a flag.
 func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, flag string, set bool) ([]uint32, error) {
-	db := s.read()
+	db := s.imapRead()
 	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func (s *Store) IMAPFlagUIDs(ctx context.Context, companyID, mailboxID int64, fl
 }
 
 func (s *Store) imapAllUIDs(ctx context.Context, mailboxID int64) ([]uint32, error) {
-	rows, err := s.read().Query(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
+	rows, err := s.imapRead().Query(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
 	if err != nil {
 		return nil, fmt.Errorf("imap uids: %w", err)
 	}
@@ -172,7 +172,7 @@ func (s *Store) imapAllUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 
 // IMAPUIDOf returns the live UID of a shared message in a mailbox.
 func (s *Store) IMAPUIDOf(ctx context.Context, companyID, mailboxID, messageID int64) (uint32, error) {
-	db := s.read()
+	db := s.imapRead()
 	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
 		return 0, err
 	}
@@ -187,7 +187,7 @@ func (s *Store) IMAPUIDOf(ctx context.Context, companyID, mailboxID, messageID i
 
 // IMAPMove moves private messages between private mailboxes.
 func (s *Store) IMAPMove(ctx context.Context, companyID, fromMailbox int64, uids []uint32, toMailbox int64) (src, dst []uint32, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.imapWrite(ctx, func(tx *Tx) error {
 		src, dst = nil, nil
 		if _, err := privateMailbox(ctx, tx, companyID, fromMailbox); err != nil {
 			return err
@@ -235,7 +235,7 @@ func (s *Store) IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.imapWrite(ctx, func(tx *Tx) error {
 		for len(ids) > 0 {
 			n := min(len(ids), 300)
 			// Only messages of the company get a cache row (+company_id:
@@ -293,7 +293,7 @@ func (s *Store) IMAPSetCaches(ctx context.Context, companyID int64, c map[int64]
 // IMAPUIDRuns lists the live UIDs from uid from on as runs, computed by
 // the database (a 100,000-message INBOX is one row).
 func (s *Store) IMAPUIDRuns(ctx context.Context, companyID, mailboxID int64, from uint32) ([][2]uint32, error) {
-	db := s.read()
+	db := s.imapRead()
 	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
 		return nil, err
 	}
@@ -318,7 +318,7 @@ func (s *Store) IMAPUIDRuns(ctx context.Context, companyID, mailboxID int64, fro
 // IMAPFlags returns the flags of the given UIDs, with the delivery
 // keywords of staff messages in shared folders.
 func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]storage.IMAPChange, error) {
-	db := s.read()
+	db := s.imapRead()
 	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
 	if err != nil {
 		return nil, err
@@ -394,7 +394,7 @@ func (s *Store) IMAPFlags(ctx context.Context, companyID, mailboxID int64, uids 
 
 // IMAPGoneSince lists the UIDs marked gone after modseq since.
 func (s *Store) IMAPGoneSince(ctx context.Context, companyID, mailboxID int64, since int64) ([]uint32, error) {
-	db := s.read()
+	db := s.imapRead()
 	if _, err := mailboxByID(ctx, db, companyID, mailboxID); err != nil {
 		return nil, err
 	}

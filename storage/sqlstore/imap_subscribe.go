@@ -7,7 +7,7 @@ import (
 
 // IMAPUnsubscribed lists the folder names a staff member unsubscribed.
 func (s *Store) IMAPUnsubscribed(ctx context.Context, staffID int64) ([]string, error) {
-	rows, err := s.read().Query(ctx, `SELECT name FROM imap_unsubscribed WHERE staff_id = ? ORDER BY name`, staffID)
+	rows, err := s.imapRead().Query(ctx, `SELECT name FROM imap_unsubscribed WHERE staff_id = ? ORDER BY name`, staffID)
 	if err != nil {
 		return nil, fmt.Errorf("imap subscriptions: %w", err)
 	}
@@ -29,7 +29,7 @@ func (s *Store) IMAPUnsubscribed(ctx context.Context, staffID int64) ([]string, 
 // IMAPSubscribe subscribes a staff member to a folder name or, with
 // subscribed false, unsubscribes them.
 func (s *Store) IMAPSubscribe(ctx context.Context, staffID int64, name string, subscribed bool) error {
-	return s.write(ctx, func(tx *Tx) error {
+	return s.imapWrite(ctx, func(tx *Tx) error {
 		q := `INSERT INTO imap_unsubscribed (staff_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING`
 		if subscribed {
 			q = `DELETE FROM imap_unsubscribed WHERE staff_id = ? AND name = ?`

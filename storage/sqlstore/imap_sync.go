@@ -83,7 +83,7 @@ const lazySyncRows = 256
 // since the mailbox's watermark is evaluated against its filter; one that
 // starts matching gets the next UID, one that stops is marked gone.
 func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (storage.IMAPState, error) {
-	db := s.read()
+	db := s.imapRead()
 	var st storage.IMAPState
 	var filter string
 	var next, synced, cur int64
@@ -118,7 +118,7 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 			return st, nil
 		}
 		if !moves {
-			err := s.write(ctx, func(tx *Tx) error {
+			err := s.imapWrite(ctx, func(tx *Tx) error {
 				_, err := tx.Exec(ctx, `UPDATE imap_mailboxes SET synced_modseq = ? WHERE id = ? AND synced_modseq = ?`,
 					cur, mailboxID, synced)
 				return err
@@ -129,7 +129,7 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 			return st, nil
 		}
 	}
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.imapWrite(ctx, func(tx *Tx) error {
 		lock := ""
 		if s.pg {
 			lock = " FOR UPDATE"
@@ -248,10 +248,10 @@ func placeholders(n int) string {
 
 // IMAPUIDs lists the live UIDs of a mailbox from uid from on.
 func (s *Store) IMAPUIDs(ctx context.Context, companyID, mailboxID int64, from uint32) ([]uint32, error) {
-	if _, err := mailboxByID(ctx, s.read(), companyID, mailboxID); err != nil {
+	if _, err := mailboxByID(ctx, s.imapRead(), companyID, mailboxID); err != nil {
 		return nil, err
 	}
-	rows, err := s.read().Query(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? AND uid >= ? AND gone = FALSE ORDER BY uid`,
+	rows, err := s.imapRead().Query(ctx, `SELECT uid FROM imap_uids WHERE mailbox_id = ? AND uid >= ? AND gone = FALSE ORDER BY uid`,
 		mailboxID, int64(from))
 	if err != nil {
 		return nil, fmt.Errorf("imap uids: %w", err)

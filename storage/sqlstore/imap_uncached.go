@@ -14,7 +14,7 @@ func (s *Store) IMAPUncached(ctx context.Context, afterID int64, limit int) ([]s
 	// those into an anti-join that reads the whole cache table (36 ms
 	// for 256 rows of 100,000); this walks the primary key from afterID
 	// and probes the cache's (2 ms).
-	rows, err := s.read().Query(ctx, `SELECT m.id, m.company_id, m.raw_key FROM messages m
+	rows, err := s.imapRead().Query(ctx, `SELECT m.id, m.company_id, m.raw_key FROM messages m
 		WHERE m.id > ? AND m.raw_key <> ''
 		AND NOT COALESCE((SELECT e.envelope <> '' FROM imap_envelopes e WHERE e.message_id = m.id), FALSE)
 		ORDER BY m.id LIMIT ?`, afterID, limit)
@@ -39,7 +39,7 @@ func (s *Store) IMAPUncached(ctx context.Context, afterID int64, limit int) ([]s
 // IMAPLastMessageID returns the highest message id; see storage.IMAPStore.
 func (s *Store) IMAPLastMessageID(ctx context.Context) (int64, error) {
 	var id int64
-	if err := s.read().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&id); err != nil {
+	if err := s.imapRead().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&id); err != nil {
 		return 0, fmt.Errorf("last message id: %w", err)
 	}
 	return id, nil
