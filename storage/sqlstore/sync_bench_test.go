@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/partnermail/partnermail/internal/testenv"
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/storagetest"
-	"github.com/partnermail/partnermail/internal/testenv"
 )
 
 // BenchmarkFirstSync: the first IMAPSync of an INBOX over 100,000
