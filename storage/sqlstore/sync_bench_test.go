@@ -2,10 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
-	"github.com/partnermail/partnermail/internal/testenv"
 	"github.com/partnermail/partnermail/storage"
 	"github.com/partnermail/partnermail/storage/storagetest"
 )
@@ -16,15 +14,7 @@ func BenchmarkFirstSync(b *testing.B) {
 	for _, driver := range Drivers() {
 		b.Run(driver, func(b *testing.B) {
 			ctx := context.Background()
-			cfg := Config{Driver: driver, DataDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler)}
-			if driver == Postgres {
-				cfg.DSN = testSchema(b, testenv.PostgresDSN(b))
-			}
-			s, err := Open(ctx, cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := OpenTest(b, driver)
 			f := storagetest.NewFixture(b, s, "bench")
 			m, _, err := s.Deliver(ctx, storage.Delivery{NewThread: storage.Thread{TeamID: f.Acme.ID, Subject: "t"},
 				Message: storage.Message{CompanyID: f.Company.ID, Direction: storage.DirectionIn, AuthorMemberID: f.Ann.ID}})
