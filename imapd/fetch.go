@@ -189,19 +189,60 @@ func (s *session) writeChunk(ew *fetchWire, w *imapserver.FetchWriter, chunk []p
 	for _, mi := range infos {
 		byUID[mi.m.UID] = mi
 	}
-	for _, p := range chunk {
-		mi := byUID[p.uid]
-		if mi == nil {
-			continue
+	if ew != nil {
+		for _, p := range chunk {
+			if mi := byUID[p.uid]; mi != nil {
+				if err := ew.message(p.seq, mi.m.UID, opts.UID, mi.envelope(&s.env)); err != nil {
+					return err
+				}
+			}
 		}
-		if ew != nil {
-			if err := ew.message(p.seq, mi.m.UID, opts.UID, mi.envelope(&s.env)); err != nil {
+		return nil
+	}
+	// Bodies are read readBatch at a time, in one query each, and let go
+	// once written: one by one, a blob in PostgreSQL is two round trips,
+	// and UID FETCH 1:* (BODY.PEEK[]) of 10,000 messages took 1.9 s
+	// where Dovecot takes 0.17 s.
+	needBlob := len(opts.BodySection) > 0 || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
+	for len(chunk) > 0 {
+		group := chunk[:min(len(chunk), readBatch)]
+		chunk = chunk[len(group):]
+		if needBlob {
+			if err := s.readBodies(group, byUID); err != nil {
+				return s.internal("fetch: read messages", err)
+			}
+		}
+		for _, p := range group {
+			mi := byUID[p.uid]
+			if mi == nil {
+				continue
+			}
+			err := s.fetchOne(w, p.seq, mi, opts, seenNow[p.uid])
+			mi.data = nil
+			if err != nil {
 				return err
 			}
-			continue
 		}
-		if err := s.fetchOne(w, p.seq, mi, opts, seenNow[p.uid]); err != nil {
-			return err
+	}
+	return nil
+}
+
+// readBodies reads the blobs of group's messages in one batch where the
+// store can (small ones: see Server.readSmall) into their msgInfo.
+func (s *session) readBodies(group []pair, byUID map[uint32]*msgInfo) error {
+	keys := make([]string, 0, len(group))
+	for _, p := range group {
+		if mi := byUID[p.uid]; mi != nil && mi.data == nil && mi.m.RawKey != "" {
+			keys = append(keys, mi.m.RawKey)
+		}
+	}
+	data, err := s.srv.readSmall(s.ctx, keys)
+	if err != nil || data == nil {
+		return err
+	}
+	for _, p := range group {
+		if mi := byUID[p.uid]; mi != nil && mi.data == nil {
+			mi.data = data[mi.m.RawKey]
 		}
 	}
 	return nil

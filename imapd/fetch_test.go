@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,4 +134,35 @@ func envelopesByUID(t *testing.T, c *imapclient.Client, opts *imap.FetchOptions)
 		out[m.UID] = m.Envelope.Subject + " / " + m.Envelope.ReplyTo[0].Addr()
 	}
 	return out
+}
+
+// TestFetchBodiesBatched: FETCH 1:* (BODY.PEEK[]), whose bodies are read
+// a batch at a time, answers what FETCH of each message alone does
+// (small stored blobs, and one too big for a batch read), in a shared
+// folder.
+func TestFetchBodiesBatched(t *testing.T) {
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		e := newTestServer(t, driver)
+		f := e.f
+		n := readBatch + 5 // two batches
+		for i := range n {
+			body := "body " + strconv.Itoa(i)
+			if i == 7 {
+				body = strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", 5000) // 320 KB
+			}
+			e.deliver(f, f.Acme, f.Ann, "batch "+strconv.Itoa(i), body)
+		}
+		rc := dialRaw(t, e.addr)
+		rc.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
+		rc.cmd("b", "b EXAMINE INBOX\r\n")
+		all := rc.cmd("c", "c FETCH 1:* (UID BODY.PEEK[])\r\n")
+		var one strings.Builder
+		for i := 1; i <= n; i++ {
+			r := rc.cmd("d", "d FETCH "+strconv.Itoa(i)+" (UID BODY.PEEK[])\r\n")
+			one.WriteString(strings.TrimSuffix(r, "d OK FETCH completed\r\n"))
+		}
+		if got, want := strings.TrimSuffix(all, "c OK FETCH completed\r\n"), one.String(); got != want || strings.Count(got, "* ") < n {
+			t.Errorf("FETCH 1:* gave %d bytes, %d FETCHes of one gave %d", len(got), n, len(want))
+		}
+	})
 }
