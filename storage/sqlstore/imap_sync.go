@@ -106,7 +106,12 @@ func (s *Store) IMAPSync(ctx context.Context, companyID, mailboxID int64) (stora
 	// no second read: a message changed since has a modseq above cur, and
 	// a sync that ran meanwhile has moved the watermark (then this
 	// update changes nothing).
-	if rows, err := syncRows(ctx, db, companyID, mailboxID, spec, synced, cur); err == nil {
+	// No upper bound here either (see below): a message whose modseq
+	// moved past cur between the two reads (its delivery status
+	// committed in between) must still move in now, or an APPEND to
+	// Sent that looks it up right after finds no UID (seen in
+	// TestE2ESubmissionLoop on PostgreSQL).
+	if rows, err := syncRows(ctx, db, companyID, mailboxID, spec, synced, math.MaxInt64); err == nil {
 		moves := false
 		for _, r := range rows {
 			if spec.match(r) != (r.uid != 0) {
