@@ -228,24 +228,29 @@ func (s *session) infos(msgs []storage.IMAPMessage, virtual, needLight, needRoot
 }
 
 // fillRawKeys reads the blob keys IMAPEnvelopes left out of shared
-// messages whose cached ENVELOPE turned out unreadable (an older format).
+// messages whose cached ENVELOPE turned out unreadable (an older
+// format), from their full rows.
 func (s *session) fillRawKeys(todo []*msgInfo) error {
-	var ids []int64
+	var uids []uint32
 	for _, mi := range todo {
 		if mi.m.RawKey == "" && mi.m.MessageID != 0 {
-			ids = append(ids, mi.m.MessageID)
+			uids = append(uids, mi.m.UID)
 		}
 	}
-	if len(ids) == 0 {
+	if len(uids) == 0 {
 		return nil
 	}
-	keys, err := s.srv.cfg.Store.IMAPRawKeys(s.ctx, s.company.ID, ids)
+	msgs, err := s.srv.cfg.Store.IMAPMessages(s.ctx, s.company.ID, s.sel.mb.ID, uids)
 	if err != nil {
 		return err
 	}
+	keys := make(map[uint32]string, len(msgs))
+	for _, m := range msgs {
+		keys[m.UID] = m.RawKey
+	}
 	for _, mi := range todo {
 		if mi.m.RawKey == "" && mi.m.MessageID != 0 {
-			mi.m.RawKey = keys[mi.m.MessageID]
+			mi.m.RawKey = keys[mi.m.UID]
 		}
 	}
 	return nil

@@ -44,10 +44,8 @@ type IMAPStore interface {
 	// reads: UID, MessageID, RawKey, Prefix, ThreadID and
 	// Cached.Envelope; the other fields (Gone too) are left zero. RawKey
 	// may be left empty too for a shared message with a cached ENVELOPE
-	// (IMAPRawKeys has it).
+	// (IMAPMessages has it).
 	IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]IMAPMessage, error)
-	// IMAPRawKeys returns the blob keys of the company's given messages.
-	IMAPRawKeys(ctx context.Context, companyID int64, ids []int64) (map[int64]string, error)
 	// IMAPChanges lists the messages of a mailbox below uidNext whose
 	// flags changed, or which were expunged (private mailboxes), after
 	// modseq since and up to until.

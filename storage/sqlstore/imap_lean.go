@@ -63,35 +63,3 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 	}
 	return out, nil
 }
-
-// IMAPRawKeys returns blob keys by message id; see storage.IMAPStore.
-func (s *Store) IMAPRawKeys(ctx context.Context, companyID int64, ids []int64) (map[int64]string, error) {
-	out := make(map[int64]string, len(ids))
-	db := s.imapRead()
-	for len(ids) > 0 {
-		n := min(len(ids), 500)
-		args := []any{companyID}
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		rows, err := db.Query(ctx, `SELECT id, raw_key FROM messages WHERE company_id = ? AND id IN (`+placeholders(n)+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("raw keys: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var key string
-			if err := rows.Scan(&id, &key); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("raw keys: %w", err)
-			}
-			out[id] = key
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("raw keys: %w", err)
-		}
-		ids = ids[n:]
-	}
-	return out, nil
-}
