@@ -77,7 +77,11 @@ func encodeFlags(flags []string) byte {
 // decodeFlags returns the flags of a code in the order storage lists
 // them: \Seen, \Answered, \Flagged, then the delivery keyword.
 func decodeFlags(c byte) []string {
-	f := make([]string, 0, 4)
+	return appendFlags(make([]string, 0, 4), c)
+}
+
+// appendFlags appends the flags of a code to f.
+func appendFlags(f []string, c byte) []string {
 	if c&codeSeen != 0 {
 		f = append(f, `\Seen`)
 	}
@@ -224,26 +228,19 @@ func (c *flagCache) uidsWith(ctx context.Context, st Store, companyID, mailboxID
 	return out, err
 }
 
-// flags returns what IMAPFlags returns for the given UIDs (in order, all
-// below uidNext) of a shared mailbox; ok is false when some UID has flags
-// the cache does not hold.
-func (c *flagCache) flags(ctx context.Context, st Store, companyID, mailboxID int64, uidNext uint32, uids []uint32) (out []storage.IMAPChange, ok bool, err error) {
-	ok = true
-	err = c.with(ctx, st, companyID, mailboxID, uidNext, func(codes []byte) {
-		out = make([]storage.IMAPChange, 0, len(uids))
-		for _, u := range uids {
-			if u >= uidNext {
-				continue
-			}
-			code := codes[u]
-			if code&codeOther != 0 {
-				ok = false
-				return
-			}
-			if code&codeKnown != 0 {
-				out = append(out, storage.IMAPChange{UID: u, Flags: decodeFlags(code)})
-			}
+// span returns a copy of the codes of the UIDs lo..hi of a shared
+// mailbox (those below uidNext; codes[0] is lo's). One FETCH 1:* (FLAGS)
+// reads the company's modseq once and holds the entry's lock for a copy,
+// not while it writes to a client.
+func (c *flagCache) span(ctx context.Context, st Store, companyID, mailboxID int64, uidNext, lo, hi uint32) ([]byte, error) {
+	var out []byte
+	err := c.with(ctx, st, companyID, mailboxID, uidNext, func(codes []byte) {
+		if hi >= uidNext {
+			hi = uidNext - 1
+		}
+		if lo <= hi {
+			out = slices.Clone(codes[lo : hi+1])
 		}
 	})
-	return out, ok, err
+	return out, err
 }
