@@ -235,10 +235,8 @@ func (c *flagCache) uidsWith(ctx context.Context, st Store, companyID, mailboxID
 func (c *flagCache) span(ctx context.Context, st Store, companyID, mailboxID int64, uidNext, lo, hi uint32) ([]byte, error) {
 	var out []byte
 	err := c.with(ctx, st, companyID, mailboxID, uidNext, func(codes []byte) {
-		if hi >= uidNext {
-			hi = uidNext - 1
-		}
-		if lo <= hi {
+		hi = min(hi, uint32(len(codes)-1), uidNext-1)
+		if lo <= hi && uidNext > 0 {
 			out = slices.Clone(codes[lo : hi+1])
 		}
 	})
