@@ -9,9 +9,10 @@
 //
 // The imaplib runs go to Dovecot and the gateway in turn, one run at a
 // time, and to a second Dovecot whose maildir holds the gateway's INBOX
-// byte for byte, as BODY[] shows it (view.go). Each also times the two FETCH 1:* commands read by a plain
-// socket, without parsing (what the server takes), and imaplib reading
-// the gateway's answers replayed from memory (imaplib's own floor).
+// byte for byte, as BODY[] shows it (view.go). Each also times the two
+// FETCH 1:* commands read by a plain socket, without parsing (what the
+// server takes), and imaplib reading the gateway's answers replayed from
+// memory (imaplib's own floor).
 //
 //	go run ./bench/imap [-quick] [-postgres DSN [-postgres-only]] [-runs N] [-hold]
 package main
