@@ -209,53 +209,39 @@ func (s *session) writeChunk(ew *fetchWire, w *imapserver.FetchWriter, chunk []p
 		}
 		return nil
 	}
-	// Bodies are read readBatch at a time, in one query each, and let go
-	// once written: one by one, a blob in PostgreSQL is two round trips,
-	// and UID FETCH 1:* (BODY.PEEK[]) of 10,000 messages took 1.9 s
-	// where Dovecot takes 0.17 s.
-	needBlob := len(opts.BodySection) > 0 || len(opts.BinarySection) > 0 || len(opts.BinarySectionSize) > 0
-	for len(chunk) > 0 {
-		group := chunk[:min(len(chunk), readBatch)]
-		chunk = chunk[len(group):]
-		if needBlob {
-			if err := s.readBodies(group, byUID); err != nil {
-				return s.internal("fetch: read messages", err)
-			}
+	// Bodies are read readBatch at a time, in one query each (inBatches),
+	// and let go once written: one by one, a blob in PostgreSQL is two
+	// round trips, and UID FETCH 1:* (BODY.PEEK[]) of 10,000 messages
+	// took 1.9 s where Dovecot takes 0.17 s.
+	var werr error // fetchOne's, apart from the reads' errors
+	write := func(p pair, data []byte) error {
+		mi := byUID[p.uid]
+		if mi == nil {
+			return nil
 		}
-		for _, p := range group {
-			mi := byUID[p.uid]
-			if mi == nil {
-				continue
-			}
-			err := s.fetchOne(w, p.seq, mi, opts, seenNow[p.uid])
-			mi.data = nil
-			if err != nil {
+		mi.data = data
+		werr = s.fetchOne(w, p.seq, mi, opts, seenNow[p.uid])
+		mi.data = nil
+		return werr
+	}
+	if len(opts.BodySection) == 0 && len(opts.BinarySection) == 0 && len(opts.BinarySectionSize) == 0 {
+		for _, p := range chunk {
+			if err := write(p, nil); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	return nil
-}
-
-// readBodies reads the blobs of group's messages in one batch where the
-// store can (small ones: see Server.readSmall) into their msgInfo.
-func (s *session) readBodies(group []pair, byUID map[uint32]*msgInfo) error {
-	keys := make([]string, 0, len(group))
-	for _, p := range group {
-		if mi := byUID[p.uid]; mi != nil && mi.data == nil && mi.m.RawKey != "" {
-			keys = append(keys, mi.m.RawKey)
+	err = inBatches(s.ctx, s.srv, chunk, func(p pair) string {
+		if mi := byUID[p.uid]; mi != nil {
+			return mi.m.RawKey
 		}
+		return ""
+	}, write)
+	if err != nil && werr == nil {
+		return s.internal("fetch: read messages", err)
 	}
-	data, err := s.srv.readSmall(s.ctx, keys)
-	if err != nil || data == nil {
-		return err
-	}
-	for _, p := range group {
-		if mi := byUID[p.uid]; mi != nil && mi.data == nil {
-			mi.data = data[mi.m.RawKey]
-		}
-	}
-	return nil
+	return err
 }
 
 // fetchFlags serves FETCH of UID and FLAGS only, the most frequent
