@@ -1,9 +1,12 @@
 package imapd
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -102,8 +105,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	// process: overlapping them with the writing would only take CPU
 	// from the client (on the bench's two CPUs, imaplib's FETCH 1:*
 	// (ENVELOPE) went from 0.49 s to 0.54 s).
-	oop, _ := st.(interface{ OutOfProcess() bool })
-	overlap := envOnly && oop != nil && oop.OutOfProcess()
+	overlap := envOnly && s.srv.oop
 	// The first chunks are small and each is twice the last, so that
 	// the first responses go out at once: a client parses a listing line
 	// by line, and every millisecond before the first line is added to
@@ -153,7 +155,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		var err error
 		switch {
 		case envOnly:
-			msgs, err = st.IMAPEnvelopes(s.ctx, s.company.ID, sel.mb.ID, uids)
+			msgs, err = s.srv.envelopes(s.ctx, s.company.ID, sel.mb.IMAPMailbox, uids)
 		case needLight || needRoot:
 			msgs, err = st.IMAPMessagesCached(s.ctx, s.company.ID, sel.mb.ID, uids, needRoot)
 		default:
@@ -175,22 +177,38 @@ type leanRows struct {
 	err  error
 }
 
-// envelopesAhead reads the lean rows of uids (IMAPEnvelopes) in the
+// envelopesAhead reads the lean rows of uids (envelopes) in the
 // background.
 func (s *session) envelopesAhead(uids []uint32) <-chan leanRows {
 	ch := make(chan leanRows, 1) // the reader may be gone: never blocks
-	companyID, mailboxID := s.company.ID, s.sel.mb.ID
+	ctx, companyID, mb := s.ctx, s.company.ID, s.sel.mb.IMAPMailbox
 	go func() {
-		msgs, err := s.srv.cfg.Store.IMAPEnvelopes(s.ctx, companyID, mailboxID, uids)
+		msgs, err := s.srv.envelopes(ctx, companyID, mb, uids)
 		ch <- leanRows{msgs, err}
 	}()
 	return ch
+}
+
+// envelopes is IMAPEnvelopes, with the cached texts of a shared folder
+// from memory where it holds them (textCache).
+func (s *Server) envelopes(ctx context.Context, companyID int64, mb storage.IMAPMailbox, uids []uint32) ([]storage.IMAPMessage, error) {
+	if s.texts == nil || !mb.Virtual() {
+		return s.cfg.Store.IMAPEnvelopes(ctx, companyID, mb.ID, uids, nil)
+	}
+	msgs, err := s.cfg.Store.IMAPEnvelopes(ctx, companyID, mb.ID, uids, s.texts.has)
+	if err == nil {
+		s.texts.fill(msgs)
+	}
+	return msgs, err
 }
 
 // writeChunk writes the responses of the messages of chunk, in order,
 // from their rows; seenNow lists those the FETCH just marked read.
 func (s *session) writeChunk(ew *fetchWire, w *imapserver.FetchWriter, chunk []pair, msgs []storage.IMAPMessage,
 	opts *imap.FetchOptions, needLight, needRoot bool, seenNow map[uint32]bool) error {
+	if ew != nil && s.sel.mb.Virtual() {
+		return s.writeEnvelopes(ew, chunk, msgs, opts.UID)
+	}
 	infos, err := s.infos(msgs, s.sel.mb.Virtual(), needLight, needRoot)
 	if err != nil {
 		return s.internal("fetch", err)
@@ -242,6 +260,77 @@ func (s *session) writeChunk(ew *fetchWire, w *imapserver.FetchWriter, chunk []p
 		return s.internal("fetch: read messages", err)
 	}
 	return err
+}
+
+// writeEnvelopes writes the FETCH (ENVELOPE) responses of the messages
+// of chunk in a shared folder, from their lean rows: straight from the
+// cached text where there is one (cachedEnvelope), else from what infos
+// finds or computes (for the first message without one, for all of the
+// chunk's that follow it).
+func (s *session) writeEnvelopes(ew *fetchWire, chunk []pair, msgs []storage.IMAPMessage, withUID bool) error {
+	byUID := func(a, b storage.IMAPMessage) int { return cmp.Compare(a.UID, b.UID) }
+	if !slices.IsSortedFunc(msgs, byUID) {
+		slices.SortFunc(msgs, byUID)
+	}
+	var computed map[uint32]*msgInfo
+	j := 0
+	for _, p := range chunk {
+		for j < len(msgs) && msgs[j].UID < p.uid {
+			j++
+		}
+		if j == len(msgs) || msgs[j].UID != p.uid {
+			continue // expunged meanwhile
+		}
+		m := &msgs[j]
+		b := ew.start(p.seq, p.uid, withUID)
+		if withUID {
+			b = append(b, ' ')
+		}
+		b = append(b, "ENVELOPE "...)
+		if computed == nil {
+			var ok bool
+			if b, ok = ew.cachedEnvelope(b, m.Cached.Envelope, s.threadAddress(m.ThreadID)); ok {
+				if err := ew.end(b); err != nil {
+					return err
+				}
+				continue
+			}
+			var err error
+			if computed, err = s.uncached(msgs[j:]); err != nil {
+				return err
+			}
+		}
+		if mi := computed[p.uid]; mi != nil {
+			b = ew.envelope(b, mi.envelope(&s.env))
+		} else {
+			b, _ = ew.cachedEnvelope(b, m.Cached.Envelope, s.threadAddress(m.ThreadID))
+		}
+		if err := ew.end(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uncached prepares, with infos, the views of the shared messages of
+// msgs whose cached text cachedEnvelope cannot write, by UID.
+func (s *session) uncached(msgs []storage.IMAPMessage) (map[uint32]*msgInfo, error) {
+	var rest []storage.IMAPMessage
+	var f [13]string
+	for _, m := range msgs {
+		if !cachedFields(m.Cached.Envelope, &f) {
+			rest = append(rest, m)
+		}
+	}
+	infos, err := s.infos(rest, true, true, false)
+	if err != nil {
+		return nil, s.internal("fetch", err)
+	}
+	out := make(map[uint32]*msgInfo, len(infos))
+	for _, mi := range infos {
+		out[mi.m.UID] = mi
+	}
+	return out, nil
 }
 
 // fetchFlags serves FETCH of UID and FLAGS only, the most frequent

@@ -176,14 +176,19 @@ func (w *fetchWire) addresses(b []byte, l []imap.Address) []byte {
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		b = append(b, '(')
-		b = w.nstring(b, encodeText(a.Name), "", "")
-		b = append(b, " NIL "...)
-		b = w.nstring(b, a.Mailbox, "", "")
-		b = append(b, ' ')
-		b = w.nstring(b, a.Host, "", "")
-		b = append(b, ')')
+		b = w.address(b, a.Name, a.Mailbox, a.Host)
 	}
+	return append(b, ')')
+}
+
+// address appends one address of an address list.
+func (w *fetchWire) address(b []byte, name, mailbox, host string) []byte {
+	b = append(b, '(')
+	b = w.nstring(b, encodeText(name), "", "")
+	b = append(b, " NIL "...)
+	b = w.nstring(b, mailbox, "", "")
+	b = append(b, ' ')
+	b = w.nstring(b, host, "", "")
 	return append(b, ')')
 }
 

@@ -93,3 +93,41 @@ func TestEnvelopeChunks(t *testing.T) {
 		}
 	})
 }
+
+// TestEnvelopeMixedCache: a listing whose messages are partly cached
+// (written from the cached text) and partly not (parsed from their
+// blobs, in any order among the others) is the same bytes as the
+// listing once all are cached, in any chunk size.
+func TestEnvelopeMixedCache(t *testing.T) {
+	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
+		e := newTestServer(t, driver, noWarmer)
+		f := e.f
+		for i, raw := range envelopeMessages[:6] {
+			e.deliverRaw(f, f.Acme, f.Ann, "mixed"+strconv.Itoa(i)+"@x", raw, "in")
+		}
+		login := func(addr string) *rawConn {
+			rc := dialRaw(t, addr)
+			rc.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
+			rc.cmd("b", "b SELECT INBOX\r\n")
+			return rc
+		}
+		login(e.addr).cmd("c", "c FETCH 2,4:5 (ENVELOPE)\r\n") // parsed, then stored
+		e.srv.closeCaches(t.Context())
+		var got []string
+		for _, chunk := range []int{2, 3, 4000} {
+			o := e.another(noWarmer) // empty memory caches: 1, 3 and 6 are parsed
+			o.srv.envChunk = chunk
+			got = append(got, login(o.addr).cmd("c", "c FETCH 1:* (ENVELOPE)\r\n"))
+			o.srv.closeCaches(t.Context())
+		}
+		want := login(e.another(noWarmer).addr).cmd("c", "c FETCH 1:* (ENVELOPE)\r\n") // all cached
+		if n := strings.Count(want, "* "); n != 6 {
+			t.Fatalf("FETCH 1:* answered %d messages, want 6:\n%s", n, want)
+		}
+		for i, g := range got {
+			if g != want {
+				t.Errorf("listing %d, partly cached:\n%s\nwant (all cached):\n%s", i, g, want)
+			}
+		}
+	})
+}

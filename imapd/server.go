@@ -77,6 +77,11 @@ type Config struct {
 	// without a cached ENVELOPE (see warm); the first FETCH of a folder
 	// then parses them while the client waits.
 	NoCacheWarmer bool
+	// EnvelopeCache is how many bytes of cached ENVELOPE texts are kept
+	// in memory for folder listings when the database runs in its own
+	// process (PostgreSQL; see textCache): default 128 MB, enough for
+	// about 250,000 messages; negative turns it off.
+	EnvelopeCache int
 	// Debug receives the raw protocol when set (it includes passwords).
 	Debug io.Writer
 	// Observe receives command latencies and login results (metrics).
@@ -101,7 +106,9 @@ type Server struct {
 	addrs       addrCache
 	views       viewCache
 	flags       flagCache
-	envChunk    int // messages per query of a FETCH of ENVELOPE alone
+	envChunk    int        // messages per query of a FETCH of ENVELOPE alone
+	oop         bool       // the database runs in its own process
+	texts       *textCache // nil unless oop
 	ctx         context.Context
 	cancel      context.CancelFunc
 
@@ -146,11 +153,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthCacheTTL == 0 {
 		cfg.AuthCacheTTL = 10 * time.Minute
 	}
+	if cfg.EnvelopeCache == 0 {
+		cfg.EnvelopeCache = 128 << 20
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: newLayoutCache(4096), auth: newAuthCache(cfg.AuthCacheTTL), ctx: ctx, cancel: cancel,
 		envChunk:  4 * fetchChunk,
 		listeners: make(map[net.Listener]struct{}), sessions: make(map[*session]struct{}),
 		sharedBy: make(map[int64]sharedEntry)}
+	if oop, ok := cfg.Store.(interface{ OutOfProcess() bool }); ok && oop.OutOfProcess() {
+		s.oop, s.texts = true, newTextCache(cfg.EnvelopeCache)
+	}
 	s.cacheCh, s.cacheDone = make(chan cacheWrite, 20000), make(chan struct{})
 	go s.writeCaches()
 	s.warmDone = make(chan struct{})

@@ -53,13 +53,31 @@ func encodeText(s string) string {
 // appendEnvelopeDate appends t as envelopeDateLayout does, without
 // time.Time.AppendFormat's walk through the layout.
 func appendEnvelopeDate(b []byte, t time.Time) []byte {
+	_, offset := t.Zone()
+	if year := t.Year(); year < 0 || year > 9999 {
+		return t.AppendFormat(b, envelopeDateLayout)
+	}
+	return appendZonedDate(b, t, offset)
+}
+
+// appendUnixDate is appendEnvelopeDate of the time unix seconds in the
+// zone offset seconds east of UTC, without a time.Location.
+func appendUnixDate(b []byte, unix int64, offset int) []byte {
+	const bound = 1 << 40 // keeps unix+offset from overflowing
+	if unix > -bound && unix < bound && offset > -bound && offset < bound {
+		if wall := time.Unix(unix+int64(offset), 0).UTC(); wall.Year() >= 0 && wall.Year() <= 9999 {
+			return appendZonedDate(b, wall, offset)
+		}
+	}
+	return appendEnvelopeDate(b, time.Unix(unix, 0).In(zone(offset)))
+}
+
+// appendZonedDate appends the date and time t shows in its location,
+// a year of four digits, with offset as the zone.
+func appendZonedDate(b []byte, t time.Time, offset int) []byte {
 	const days, months = "SunMonTueWedThuFriSat", "JanFebMarAprMayJunJulAugSepOctNovDec"
 	year, month, day := t.Date()
 	hour, min, sec := t.Clock()
-	_, offset := t.Zone()
-	if year < 0 || year > 9999 {
-		return t.AppendFormat(b, envelopeDateLayout)
-	}
 	wd := int(t.Weekday())
 	b = append(b, days[3*wd:3*wd+3]...)
 	b = append(b, ", "...)

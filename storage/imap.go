@@ -44,8 +44,10 @@ type IMAPStore interface {
 	// reads: UID, MessageID, RawKey, Prefix, ThreadID and
 	// Cached.Envelope; the other fields (Gone too) are left zero. RawKey
 	// may be left empty too for a shared message with a cached ENVELOPE
-	// (IMAPMessages has it).
-	IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32) ([]IMAPMessage, error)
+	// (IMAPMessages has it). known, when not nil, reports the shared
+	// messages whose cached ENVELOPE the caller holds already: their
+	// Cached.Envelope and RawKey may be left empty.
+	IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32, known func(messageID int64) bool) ([]IMAPMessage, error)
 	// IMAPChanges lists the messages of a mailbox below uidNext whose
 	// flags changed, or which were expunged (private mailboxes), after
 	// modseq since and up to until.

@@ -24,7 +24,9 @@ import (
 // messages with no cached ENVELOPE yet, their blob keys. Where the ids
 // are sparse (a small group's folder) a range would read mostly rows of
 // other folders: those are read by id instead.
-func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint32) ([]storage.IMAPMessage, error) {
+//
+// Messages known reports are left out of the last two.
+func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint32, known func(int64) bool) ([]storage.IMAPMessage, error) {
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	var pos []int // indexes into out of one run's shared messages, by message id
 	for _, run := range uidRuns(uids) {
@@ -34,7 +36,7 @@ func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint
 		}
 		pos = pos[:0]
 		for i := start; i < len(out); i++ {
-			if out[i].MessageID != 0 {
+			if id := out[i].MessageID; id != 0 && (known == nil || !known(id)) {
 				pos = append(pos, i)
 			}
 		}
