@@ -118,20 +118,30 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 		pairs = pairs[len(chunk):]
 		n = min(2*n, size)
 		uids := uidsOf(chunk)
-		if overlap {
-			if ahead == nil {
-				ahead = s.envelopesAhead(uids)
+		if envOnly {
+			var r leanRows
+			if overlap {
+				if ahead == nil {
+					ahead = s.envelopesAhead(uids)
+				}
+				cur := ahead
+				ahead = nil
+				if len(pairs) > 0 {
+					ahead = s.envelopesAhead(uidsOf(pairs[:min(len(pairs), n)]))
+				}
+				r = <-cur
+			} else {
+				r = s.envelopes(s.ctx, s.sel.mb.IMAPMailbox, uids)
 			}
-			cur := ahead
-			ahead = nil
-			if len(pairs) > 0 {
-				ahead = s.envelopesAhead(uidsOf(pairs[:min(len(pairs), n)]))
-			}
-			r := <-cur
 			if r.err != nil {
 				return s.internal("fetch", r.err)
 			}
-			if err := s.writeChunk(ew, w, chunk, r.msgs, opts, true, false, nil); err != nil {
+			if ew != nil && sel.mb.Virtual() {
+				err = s.writeEnvelopes(ew, chunk, r, opts.UID)
+			} else {
+				err = s.writeChunk(ew, w, chunk, r.msgs, opts, true, false, nil)
+			}
+			if err != nil {
 				return err
 			}
 			continue
@@ -152,10 +162,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 			}
 		}
 		var msgs []storage.IMAPMessage
-		var err error
 		switch {
-		case envOnly:
-			msgs, err = s.srv.envelopes(s.ctx, s.company.ID, sel.mb.IMAPMailbox, uids)
 		case needLight || needRoot:
 			msgs, err = st.IMAPMessagesCached(s.ctx, s.company.ID, sel.mb.ID, uids, needRoot)
 		default:
@@ -171,44 +178,42 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	return nil
 }
 
-// leanRows is what envelopesAhead reads.
+// leanRows is what envelopes reads: the lean rows of some messages and,
+// when the text cache is on, their thread addresses.
 type leanRows struct {
-	msgs []storage.IMAPMessage
-	err  error
+	msgs    []storage.IMAPMessage
+	replies []string // nil, or one per message of msgs
+	err     error
 }
 
 // envelopesAhead reads the lean rows of uids (envelopes) in the
 // background.
 func (s *session) envelopesAhead(uids []uint32) <-chan leanRows {
 	ch := make(chan leanRows, 1) // the reader may be gone: never blocks
-	ctx, companyID, mb := s.ctx, s.company.ID, s.sel.mb.IMAPMailbox
-	go func() {
-		msgs, err := s.srv.envelopes(ctx, companyID, mb, uids)
-		ch <- leanRows{msgs, err}
-	}()
+	ctx, mb := s.ctx, s.sel.mb.IMAPMailbox
+	go func() { ch <- s.envelopes(ctx, mb, uids) }()
 	return ch
 }
 
 // envelopes is IMAPEnvelopes, with the cached texts of a shared folder
 // from memory where it holds them (textCache).
-func (s *Server) envelopes(ctx context.Context, companyID int64, mb storage.IMAPMailbox, uids []uint32) ([]storage.IMAPMessage, error) {
-	if s.texts == nil || !mb.Virtual() {
-		return s.cfg.Store.IMAPEnvelopes(ctx, companyID, mb.ID, uids, nil)
+func (s *session) envelopes(ctx context.Context, mb storage.IMAPMailbox, uids []uint32) leanRows {
+	texts := s.srv.texts
+	if texts == nil || !mb.Virtual() {
+		msgs, err := s.srv.cfg.Store.IMAPEnvelopes(ctx, s.company.ID, mb.ID, uids, nil)
+		return leanRows{msgs: msgs, err: err}
 	}
-	msgs, err := s.cfg.Store.IMAPEnvelopes(ctx, companyID, mb.ID, uids, s.texts.has)
-	if err == nil {
-		s.texts.fill(msgs)
+	msgs, err := s.srv.cfg.Store.IMAPEnvelopes(ctx, s.company.ID, mb.ID, uids, texts.has)
+	if err != nil {
+		return leanRows{err: err}
 	}
-	return msgs, err
+	return leanRows{msgs: msgs, replies: texts.fill(msgs, s.threadAddress)}
 }
 
 // writeChunk writes the responses of the messages of chunk, in order,
 // from their rows; seenNow lists those the FETCH just marked read.
 func (s *session) writeChunk(ew *fetchWire, w *imapserver.FetchWriter, chunk []pair, msgs []storage.IMAPMessage,
 	opts *imap.FetchOptions, needLight, needRoot bool, seenNow map[uint32]bool) error {
-	if ew != nil && s.sel.mb.Virtual() {
-		return s.writeEnvelopes(ew, chunk, msgs, opts.UID)
-	}
 	infos, err := s.infos(msgs, s.sel.mb.Virtual(), needLight, needRoot)
 	if err != nil {
 		return s.internal("fetch", err)
@@ -267,10 +272,10 @@ func (s *session) writeChunk(ew *fetchWire, w *imapserver.FetchWriter, chunk []p
 // cached text where there is one (cachedEnvelope), else from what infos
 // finds or computes (for the first message without one, for all of the
 // chunk's that follow it).
-func (s *session) writeEnvelopes(ew *fetchWire, chunk []pair, msgs []storage.IMAPMessage, withUID bool) error {
-	byUID := func(a, b storage.IMAPMessage) int { return cmp.Compare(a.UID, b.UID) }
-	if !slices.IsSortedFunc(msgs, byUID) {
-		slices.SortFunc(msgs, byUID)
+func (s *session) writeEnvelopes(ew *fetchWire, chunk []pair, r leanRows, withUID bool) error {
+	msgs := r.msgs
+	if !slices.IsSortedFunc(msgs, func(a, b storage.IMAPMessage) int { return cmp.Compare(a.UID, b.UID) }) {
+		return s.internal("fetch", errors.New("IMAPEnvelopes answered out of UID order"))
 	}
 	var computed map[uint32]*msgInfo
 	j := 0
@@ -282,6 +287,12 @@ func (s *session) writeEnvelopes(ew *fetchWire, chunk []pair, msgs []storage.IMA
 			continue // expunged meanwhile
 		}
 		m := &msgs[j]
+		var reply string
+		if r.replies != nil {
+			reply = r.replies[j]
+		} else {
+			reply = s.threadAddress(m.ThreadID)
+		}
 		b := ew.start(p.seq, p.uid, withUID)
 		if withUID {
 			b = append(b, ' ')
@@ -289,7 +300,7 @@ func (s *session) writeEnvelopes(ew *fetchWire, chunk []pair, msgs []storage.IMA
 		b = append(b, "ENVELOPE "...)
 		if computed == nil {
 			var ok bool
-			if b, ok = ew.cachedEnvelope(b, m.Cached.Envelope, s.threadAddress(m.ThreadID)); ok {
+			if b, ok = ew.cachedEnvelope(b, m.Cached.Envelope, reply); ok {
 				if err := ew.end(b); err != nil {
 					return err
 				}
@@ -303,7 +314,7 @@ func (s *session) writeEnvelopes(ew *fetchWire, chunk []pair, msgs []storage.IMA
 		if mi := computed[p.uid]; mi != nil {
 			b = ew.envelope(b, mi.envelope(&s.env))
 		} else {
-			b, _ = ew.cachedEnvelope(b, m.Cached.Envelope, s.threadAddress(m.ThreadID))
+			b, _ = ew.cachedEnvelope(b, m.Cached.Envelope, reply)
 		}
 		if err := ew.end(b); err != nil {
 			return err
