@@ -78,9 +78,8 @@ type Config struct {
 	// then parses them while the client waits.
 	NoCacheWarmer bool
 	// EnvelopeCache is how many bytes of cached ENVELOPE texts are kept
-	// in memory for folder listings when the database runs in its own
-	// process (PostgreSQL; see textCache): default 128 MB, enough for
-	// about 250,000 messages; negative turns it off.
+	// in memory for folder listings (see textCache): default 128 MB,
+	// enough for about 250,000 messages; negative turns it off.
 	EnvelopeCache int
 	// Debug receives the raw protocol when set (it includes passwords).
 	Debug io.Writer
@@ -108,7 +107,7 @@ type Server struct {
 	flags       flagCache
 	envChunk    int        // messages per query of a FETCH of ENVELOPE alone
 	oop         bool       // the database runs in its own process
-	texts       *textCache // nil unless oop
+	texts       *textCache // nil when turned off
 	ctx         context.Context
 	cancel      context.CancelFunc
 
@@ -161,9 +160,9 @@ func New(cfg Config) (*Server, error) {
 		envChunk:  4 * fetchChunk,
 		listeners: make(map[net.Listener]struct{}), sessions: make(map[*session]struct{}),
 		sharedBy: make(map[int64]sharedEntry)}
-	if oop, ok := cfg.Store.(interface{ OutOfProcess() bool }); ok && oop.OutOfProcess() {
-		s.oop, s.texts = true, newTextCache(cfg.EnvelopeCache)
-	}
+	oop, ok := cfg.Store.(interface{ OutOfProcess() bool })
+	s.oop = ok && oop.OutOfProcess()
+	s.texts = newTextCache(cfg.EnvelopeCache)
 	s.cacheCh, s.cacheDone = make(chan cacheWrite, 20000), make(chan struct{})
 	go s.writeCaches()
 	s.warmDone = make(chan struct{})

@@ -11,9 +11,6 @@ import (
 // FETCH ENVELOPE reads, the cached envelope in the same query: a
 // 100,000-message FETCH 1:* (ENVELOPE) scans six columns a row instead
 // of IMAPMessagesCached's twenty-three.
-//
-// known is taken into account on PostgreSQL only: SQLite's join reads
-// the cached envelope at little more cost than the row.
 func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, uids []uint32, known func(int64) bool) ([]storage.IMAPMessage, error) {
 	db := s.imapRead()
 	mb, err := mailboxByID(ctx, db, companyID, mailboxID)
@@ -21,8 +18,12 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 		return nil, err
 	}
 	uids = sortedUIDs(uids)
-	if s.pg && mb.Virtual() {
-		return envelopesByRange(ctx, db, mailboxID, uids, known)
+	if mb.Virtual() && (s.pg || known != nil) {
+		inList := s.inList
+		if s.pg {
+			inList = 0
+		}
+		return envelopesByRange(ctx, db, mailboxID, uids, known, inList)
 	}
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	// A shared message's blob and thread are the message's; a private
