@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,52 +50,61 @@ var threadToken = regexp.MustCompile(`"thread\+[^"]*"`)
 
 // TestEnvelopeGolden: FETCH 1:* (ENVELOPE) sends exactly the bytes of
 // testdata/envelope.golden, the first time (envelopes parsed from the
-// messages) and the next (from the caches), alone or with other items.
+// messages) and the next (from the caches), alone or with other items,
+// with the text cache on or off.
 func TestEnvelopeGolden(t *testing.T) {
 	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
-		e := newTestServer(t, driver, noWarmer) // the first FETCH parses
-		f := e.f
-		for i, raw := range envelopeMessages {
-			e.deliverRaw(f, f.Acme, f.Ann, "golden"+strconv.Itoa(i)+"@x", raw, "in")
+		for _, texts := range []int{0, -1} {
+			t.Run(fmt.Sprintf("texts=%d", texts), func(t *testing.T) {
+				envelopeGolden(t, driver, func(c *Config) { c.EnvelopeCache = texts })
+			})
 		}
-		var got strings.Builder
-		fetch := func(rc *rawConn, tag string, cmds ...string) {
-			for _, cmd := range cmds {
-				got.WriteString(tag + " " + cmd)
-				got.WriteString(rc.cmd(tag, tag+" "+cmd))
-			}
-		}
-		rc := dialRaw(t, e.addr)
-		rc.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
-		rc.cmd("b", "b SELECT INBOX\r\n")
-		fetch(rc, "c", "FETCH 1:* (ENVELOPE)\r\n")
-		// The parsed envelopes are in the database once the cache writer
-		// stops (before, the second FETCH reads some from the database,
-		// some from memory, as the writer goes).
-		e.srv.closeCaches(t.Context())
-		fetch(rc, "c", "FETCH 1:* (ENVELOPE)\r\n")
-		// Another server over the same store has empty memory caches: it
-		// reads what the first stored.
-		warm := dialRaw(t, e.another().addr)
-		warm.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
-		warm.cmd("b", "b SELECT INBOX\r\n")
-		fetch(warm, "c", "FETCH 1:* (ENVELOPE)\r\n", "FETCH 1:* (UID ENVELOPE)\r\n", "FETCH 2,4,6 (ENVELOPE RFC822.SIZE)\r\n")
-		// With IMAP4rev2 enabled, UTF-8 strings are quoted, not literals.
-		rev2 := dialRaw(t, e.addr)
-		rev2.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
-		fetch(rev2, "b", "ENABLE IMAP4rev2\r\n")
-		rev2.cmd("b", "b SELECT INBOX\r\n")
-		fetch(rev2, "c", "FETCH 8:* (ENVELOPE)\r\n", "UID FETCH 9:* (ENVELOPE)\r\n")
-		// Private folder: a copy and an appended message with a Reply-To.
-		warm.cmd("d", "d CREATE Archives\r\n")
-		warm.cmd("d", "d COPY 1:3 Archives\r\n")
-		raw := "From: admin@acme.example\r\nReply-To: Desk <desk@acme.example>\r\nSubject: =?utf-8?q?note_=C3=A9?=\r\n\r\nmine\r\n"
-		warm.cmd("d", "d APPEND Archives {"+strconv.Itoa(len(raw))+"+}\r\n"+raw+"\r\n")
-		warm.cmd("d", "d SELECT Archives\r\n")
-		fetch(warm, "e", "FETCH 1:* (ENVELOPE)\r\n", "FETCH 1:* (ENVELOPE)\r\n")
-		out := threadToken.ReplaceAllString(got.String(), `"thread+TOKEN"`)
-		checkGolden(t, "envelope.golden", out)
 	})
+}
+
+func envelopeGolden(t *testing.T, driver string, texts func(*Config)) {
+	e := newTestServer(t, driver, noWarmer, texts) // the first FETCH parses
+	f := e.f
+	for i, raw := range envelopeMessages {
+		e.deliverRaw(f, f.Acme, f.Ann, "golden"+strconv.Itoa(i)+"@x", raw, "in")
+	}
+	var got strings.Builder
+	fetch := func(rc *rawConn, tag string, cmds ...string) {
+		for _, cmd := range cmds {
+			got.WriteString(tag + " " + cmd)
+			got.WriteString(rc.cmd(tag, tag+" "+cmd))
+		}
+	}
+	rc := dialRaw(t, e.addr)
+	rc.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
+	rc.cmd("b", "b SELECT INBOX\r\n")
+	fetch(rc, "c", "FETCH 1:* (ENVELOPE)\r\n")
+	// The parsed envelopes are in the database once the cache writer
+	// stops (before, the second FETCH reads some from the database,
+	// some from memory, as the writer goes).
+	e.srv.closeCaches(t.Context())
+	fetch(rc, "c", "FETCH 1:* (ENVELOPE)\r\n")
+	// Another server over the same store has empty memory caches: it
+	// reads what the first stored.
+	warm := dialRaw(t, e.another(texts).addr)
+	warm.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
+	warm.cmd("b", "b SELECT INBOX\r\n")
+	fetch(warm, "c", "FETCH 1:* (ENVELOPE)\r\n", "FETCH 1:* (UID ENVELOPE)\r\n", "FETCH 2,4,6 (ENVELOPE RFC822.SIZE)\r\n")
+	// With IMAP4rev2 enabled, UTF-8 strings are quoted, not literals.
+	rev2 := dialRaw(t, e.addr)
+	rev2.cmd("a", "a LOGIN "+f.Admin.Email+" \""+testPassword+"\"\r\n")
+	fetch(rev2, "b", "ENABLE IMAP4rev2\r\n")
+	rev2.cmd("b", "b SELECT INBOX\r\n")
+	fetch(rev2, "c", "FETCH 8:* (ENVELOPE)\r\n", "UID FETCH 9:* (ENVELOPE)\r\n")
+	// Private folder: a copy and an appended message with a Reply-To.
+	warm.cmd("d", "d CREATE Archives\r\n")
+	warm.cmd("d", "d COPY 1:3 Archives\r\n")
+	raw := "From: admin@acme.example\r\nReply-To: Desk <desk@acme.example>\r\nSubject: =?utf-8?q?note_=C3=A9?=\r\n\r\nmine\r\n"
+	warm.cmd("d", "d APPEND Archives {"+strconv.Itoa(len(raw))+"+}\r\n"+raw+"\r\n")
+	warm.cmd("d", "d SELECT Archives\r\n")
+	fetch(warm, "e", "FETCH 1:* (ENVELOPE)\r\n", "FETCH 1:* (ENVELOPE)\r\n")
+	out := threadToken.ReplaceAllString(got.String(), `"thread+TOKEN"`)
+	checkGolden(t, "envelope.golden", out)
 }
 
 func checkGolden(t *testing.T, name, got string) {

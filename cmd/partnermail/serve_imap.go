@@ -33,6 +33,8 @@ func (g *gateway) wireIMAP() error {
 		AuthservID:   g.cfg.SMTP.AuthservID,
 		Limiter:      g.logins,
 		Observe:      g.imapObserver(),
+		// 0 stays 0 (the default), negative stays negative (off)
+		EnvelopeCache: c.EnvelopeCacheMB << 20,
 	})
 	if err != nil {
 		return fmt.Errorf("imap: %w", err)
