@@ -80,19 +80,27 @@ func (c *textCache) mark(id int64, on bool) {
 
 // fill sets the Cached.Envelope of each shared message of msgs that
 // lacks one to the text held, holds the texts of the others, and returns
-// every message's thread address (replyOf for texts not held before).
+// every message's thread address: held with the text, else replyOf's
+// (called without the lock: it may have to mint the address).
 func (c *textCache) fill(msgs []storage.IMAPMessage, replyOf func(threadID int64) string) []string {
 	replies := make([]string, len(msgs))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := range msgs {
-		m := &msgs[i]
-		if m.MessageID <= 0 {
-			continue
-		}
+	for i, m := range msgs {
 		if m.Cached.Envelope != "" {
 			replies[i] = replyOf(m.ThreadID)
-			c.put(m.MessageID, envText{m.Cached.Envelope, replies[i]})
+		}
+	}
+	var missed []int
+	c.mu.Lock()
+	for i := range msgs {
+		m := &msgs[i]
+		switch {
+		case m.Cached.Envelope != "":
+			if m.MessageID > 0 {
+				c.put(m.MessageID, envText{m.Cached.Envelope, replies[i]})
+			}
+			continue
+		case m.MessageID <= 0:
+			missed = append(missed, i)
 			continue
 		}
 		e, ok := c.cur[m.MessageID]
@@ -104,8 +112,12 @@ func (c *textCache) fill(msgs []storage.IMAPMessage, replyOf func(threadID int64
 		if ok {
 			m.Cached.Envelope, replies[i] = e.text, e.reply
 		} else {
-			replies[i] = replyOf(m.ThreadID)
+			missed = append(missed, i)
 		}
+	}
+	c.mu.Unlock()
+	for _, i := range missed {
+		replies[i] = replyOf(msgs[i].ThreadID)
 	}
 	return replies
 }
