@@ -19,11 +19,11 @@ func (s *Store) IMAPEnvelopes(ctx context.Context, companyID, mailboxID int64, u
 	}
 	uids = sortedUIDs(uids)
 	if mb.Virtual() && (s.pg || known != nil) {
-		inList := s.inList
+		idList := s.idList
 		if s.pg {
-			inList = 0
+			idList = 0
 		}
-		return envelopesByRange(ctx, db, mailboxID, uids, known, inList)
+		return envelopesByRange(ctx, db, mailboxID, uids, known, idList)
 	}
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	// A shared message's blob and thread are the message's; a private

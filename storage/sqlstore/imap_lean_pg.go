@@ -28,9 +28,9 @@ import (
 //
 // Messages known reports are left out of the last two.
 //
-// inList is how many ids an IN (...) list holds; 0 means PostgreSQL's
+// idList is how many ids an IN (...) list holds; 0 means PostgreSQL's
 // arrays instead.
-func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint32, known func(int64) bool, inList int) ([]storage.IMAPMessage, error) {
+func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint32, known func(int64) bool, idList int) ([]storage.IMAPMessage, error) {
 	out := make([]storage.IMAPMessage, 0, len(uids))
 	var pos []int // indexes into out of one run's shared messages, by message id
 	for _, run := range uidRuns(uids) {
@@ -56,7 +56,7 @@ func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint
 			err = mergeByID(ctx, db, `SELECT message_id, envelope FROM imap_envelopes WHERE message_id BETWEEN ? AND ? ORDER BY message_id`,
 				[]any{lo, hi}, out, pos, []any{&env}, setEnv)
 		} else {
-			err = mergeByIDs(ctx, db, inList, `SELECT message_id, envelope FROM imap_envelopes WHERE message_id`, out, pos, []any{&env}, setEnv)
+			err = mergeByIDs(ctx, db, idList, `SELECT message_id, envelope FROM imap_envelopes WHERE message_id`, out, pos, []any{&env}, setEnv)
 		}
 		if err != nil {
 			return nil, err
@@ -65,7 +65,7 @@ func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint
 		pos = slices.DeleteFunc(pos, func(p int) bool { return out[p].Cached.Envelope != "" })
 		if len(pos) > 0 {
 			var raw string
-			err := mergeByIDs(ctx, db, inList, `SELECT id, raw_key FROM messages WHERE id`, out, pos, []any{&raw},
+			err := mergeByIDs(ctx, db, idList, `SELECT id, raw_key FROM messages WHERE id`, out, pos, []any{&raw},
 				func(m *storage.IMAPMessage) { m.RawKey = raw })
 			if err != nil {
 				return nil, err
@@ -77,14 +77,14 @@ func envelopesByRange(ctx context.Context, db conn, mailboxID int64, uids []uint
 
 // mergeByIDs is mergeByID of q (its rows an id and then dest, ending
 // with the id column's name) restricted to the ids of the messages of
-// pos: one array with inList 0 (PostgreSQL), else lists of inList ids
+// pos: one array with idList 0 (PostgreSQL), else lists of idList ids
 // (SQLite has no arrays).
-func mergeByIDs(ctx context.Context, db conn, inList int, q string, out []storage.IMAPMessage, pos []int, dest []any, set func(*storage.IMAPMessage)) error {
-	pg := inList == 0
+func mergeByIDs(ctx context.Context, db conn, idList int, q string, out []storage.IMAPMessage, pos []int, dest []any, set func(*storage.IMAPMessage)) error {
+	pg := idList == 0
 	for len(pos) > 0 {
 		n := len(pos)
 		if !pg {
-			n = min(n, inList)
+			n = min(n, idList)
 		}
 		batch := pos[:n]
 		pos = pos[n:]

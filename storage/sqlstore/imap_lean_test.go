@@ -18,7 +18,7 @@ func TestEnvelopesKnown(t *testing.T) {
 	EachDriver(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := OpenTest(t, driver)
-		s.inList = 4
+		s.idList = 4
 		a := storagetest.NewFixture(t, s, "a")
 		b := storagetest.NewFixture(t, s, "b")
 		deliver := func(f *storagetest.Fixture, i int) storage.Message {

@@ -65,9 +65,9 @@ type Store struct {
 	// wstmts and rstmts cache the prepared statements of w and r
 	// (SQLite only; nil for PostgreSQL).
 	wstmts, rstmts *stmtCache
-	// inList is how many ids the IN (...) lists of IMAPEnvelopes hold
+	// idList is how many ids the IN (...) lists of IMAPEnvelopes hold
 	// on SQLite: 500 (tests set fewer).
-	inList int
+	idList int
 }
 
 var (
@@ -99,7 +99,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.InlineBlobMax == 0 {
 		cfg.InlineBlobMax = 64 << 10
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, inList: 500}
+	s := &Store{cfg: cfg, log: cfg.Logger, idList: 500}
 	var err error
 	switch cfg.Driver {
 	case SQLite:
