@@ -21,7 +21,7 @@ func TestFetchOneByOne(t *testing.T) {
 	sqlstore.EachDriver(t, func(t *testing.T, driver string) {
 		e := newTestServer(t, driver)
 		f := e.f
-		for i := 0; i < 150; i++ {
+		for i := 0; i < 300; i++ {
 			body := fmt.Sprintf("body %d", i)
 			if i == 70 {
 				body = strings.Repeat("a long line of a big message\r\n", 4000) // past the inline blob size
@@ -41,8 +41,8 @@ func TestFetchOneByOne(t *testing.T) {
 			opts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{{Peek: true},
 				{Peek: true, Specifier: imap.PartSpecifierHeader}, {Peek: true, Specifier: imap.PartSpecifierText, Partial: &imap.SectionPartial{Offset: 3, Size: 100}}}}
 			all := fetchBodies(t, c, imap.UIDSet{{Start: 1, Stop: 0}}, opts)
-			if len(all) != 150 {
-				t.Fatalf("%s: FETCH 1:* returned %d messages", box, len(all))
+			if len(all) != 300 {
+				t.Fatalf("%s: FETCH 1:* returned %d messages, want 300 (two read-ahead windows and more)", box, len(all))
 			}
 			uids := make([]imap.UID, 0, len(all))
 			for u := range all {
