@@ -63,9 +63,6 @@ type Submission struct {
 	Listen       string `toml:"listen"`     // plain + STARTTLS (587)
 	ListenTLS    string `toml:"listen_tls"` // implicit TLS (465)
 	InsecureAuth bool   `toml:"insecure_auth"`
-	// EnvelopeCacheMB is the memory kept for cached ENVELOPE texts, in
-	// MB: 0 means the default (128), negative turns it off.
-	EnvelopeCacheMB int `toml:"envelope_cache_mb"`
 }
 
 // IMAP is the listener staff mail clients read through.

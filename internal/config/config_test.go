@@ -38,6 +38,7 @@ func TestErrors(t *testing.T) {
 		{"postgres", "[storage]\ndriver = \"postgres\"\n", "storage.dsn is required"},
 		{"syntax", "[smtp\n", "config"},
 		{"https without certificate", "[http]\nlisten_tls = \":443\"\n", "http.listen_tls needs a certificate"},
+		{"imap key in submission", "[submission]\nenvelope_cache_mb = 64\n", "unknown key submission.envelope_cache_mb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
