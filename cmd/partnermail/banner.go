@@ -28,6 +28,16 @@ func (g *gateway) banner() {
 		return "(not running)"
 	}
 	host, port, _ := strings.Cut(addr("smtp"), ":")
+	if g.demoData {
+		fmt.Fprintf(w, `
+Dev mode: loopback only, outbound mail captured under %s/outbox.
+Point a mail client at IMAP %s and SMTP submission %s (the demo
+staff login above), and send partner mail with:
+  swaks --server %s --port %s --from ana@northwind.localhost --to partners@partners.demo.localhost
+Health: curl http://%s/healthz
+`, g.cfg.Storage.DataDir, addr("imap"), addr("submission"), host, port, addr("http"))
+		return
+	}
 	fmt.Fprintf(w, `
 Dev mode: loopback only, outbound mail captured under %s/outbox.
 Next steps (in another terminal):

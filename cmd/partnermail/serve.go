@@ -43,18 +43,19 @@ type listener struct {
 // gateway is the running process: shared parts, then the servers and
 // workers that the serve_*.go files add.
 type gateway struct {
-	a       *app
-	cfg     config.Config
-	store   *sqlstore.Store
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	tokens  *threading.Tokens
-	hub     notify.Hub
-	tls     *tls.Config   // nil without [tls] cert_file; follows SIGHUP reloads
-	logins  *auth.Limiter // failed logins, shared by IMAP and submission
-	mux     *http.ServeMux
-	servers []*listener
-	workers []func(ctx context.Context) error
+	a        *app
+	cfg      config.Config
+	store    *sqlstore.Store
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	tokens   *threading.Tokens
+	hub      notify.Hub
+	tls      *tls.Config   // nil without [tls] cert_file; follows SIGHUP reloads
+	logins   *auth.Limiter // failed logins, shared by IMAP and submission
+	mux      *http.ServeMux
+	servers  []*listener
+	demoData bool // serve --demo: the banner's next steps use the demo company
+	workers  []func(ctx context.Context) error
 }
 
 func (c *serveCmd) Run(a *app) error {
@@ -87,6 +88,7 @@ func (c *serveCmd) Run(a *app) error {
 		if err := g.demo(); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
+		g.demoData = true
 	}
 	closeHub, err := g.wireHub()
 	if err != nil {
