@@ -74,13 +74,8 @@ func encodeFlags(flags []string) byte {
 	return c
 }
 
-// decodeFlags returns the flags of a code in the order storage lists
-// them: \Seen, \Answered, \Flagged, then the delivery keyword.
-func decodeFlags(c byte) []string {
-	return appendFlags(make([]string, 0, 4), c)
-}
-
-// appendFlags appends the flags of a code to f.
+// appendFlags appends the flags of a code to f in the order storage
+// lists them: \Seen, \Answered, \Flagged, then the delivery keyword.
 func appendFlags(f []string, c byte) []string {
 	if c&codeSeen != 0 {
 		f = append(f, `\Seen`)
