@@ -28,26 +28,22 @@ func (g *gateway) banner() {
 		return "(not running)"
 	}
 	host, port, _ := strings.Cut(addr("smtp"), ":")
+	fmt.Fprintf(w, "\nDev mode: loopback only, outbound mail captured under %s/outbox.\n", g.cfg.Storage.DataDir)
+	from, to := "member@example.com", "partners@partners.acme.localhost"
 	if g.demoData {
-		fmt.Fprintf(w, `
-Dev mode: loopback only, outbound mail captured under %s/outbox.
-Point a mail client at IMAP %s and SMTP submission %s (the demo
-staff login above), and send partner mail with:
-  swaks --server %s --port %s --from ana@northwind.localhost --to partners@partners.demo.localhost
-Health: curl http://%s/healthz
-`, g.cfg.Storage.DataDir, addr("imap"), addr("submission"), host, port, addr("http"))
-		return
-	}
-	fmt.Fprintf(w, `
-Dev mode: loopback only, outbound mail captured under %s/outbox.
-Next steps (in another terminal):
+		from, to = demoPartner, "partners@"+demoDomain
+		fmt.Fprint(w, "With the demo company above, point")
+	} else {
+		fmt.Fprint(w, `Next steps (in another terminal):
   go run ./cmd/partnermail company add --slug acme --name "Acme" --domain partners.acme.localhost
   echo 'a-long-password' | go run ./cmd/partnermail staff add --company acme --email you@acme.localhost --name "You"
   go run ./cmd/partnermail group add --company acme --name Resellers
   go run ./cmd/partnermail partner import --company acme partners.csv
-Or restart with --demo for ready-made data. Then point a mail client at IMAP %s
+Or restart with --demo for ready-made data. Then point`)
+	}
+	fmt.Fprintf(w, ` a mail client at IMAP %s
 and SMTP submission %s, and send partner mail with:
-  swaks --server %s --port %s --from member@example.com --to partners@partners.acme.localhost
+  swaks --server %s --port %s --from %s --to %s
 Health: curl http://%s/healthz
-`, g.cfg.Storage.DataDir, addr("imap"), addr("submission"), host, port, addr("http"))
+`, addr("imap"), addr("submission"), host, port, from, to, addr("http"))
 }

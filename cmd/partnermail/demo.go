@@ -9,17 +9,23 @@ import (
 	"github.com/partnermail/partnermail/storage"
 )
 
+// The demo company's partner domain, and a partner who may write to it
+// (the banner suggests mail from one to the other).
+const (
+	demoDomain  = "partners.demo.localhost"
+	demoPartner = "ana@northwind.localhost"
+)
+
 // demo creates, once, a company to try the gateway with, and prints how.
 func (g *gateway) demo() error {
 	ctx, s, w := g.a.ctx, g.store, g.a.stderr
-	const domain = "partners.demo.localhost"
 	if co, err := s.CompanyBySlug(ctx, "demo"); err == nil {
 		fmt.Fprintf(w, "demo company exists (domain %s); staff login: manager@demo.localhost (password printed when it was created; reset with `partnermail staff passwd --company demo --email manager@demo.localhost`)\n", co.Domains[0])
 		return nil
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
-	co, err := s.CreateCompany(ctx, storage.Company{Slug: "demo", Name: "Demo Inc.", FromAddr: "partners@" + domain, Domains: []string{domain}})
+	co, err := s.CreateCompany(ctx, storage.Company{Slug: "demo", Name: "Demo Inc.", FromAddr: "partners@" + demoDomain, Domains: []string{demoDomain}})
 	if err != nil {
 		return err
 	}
@@ -38,7 +44,7 @@ func (g *gateway) demo() error {
 		}
 	}
 	rows := []storage.PartnerRow{
-		{Line: 2, Team: "Northwind", Group: "Resellers", Manager: mgr.Email, Status: storage.StatusApproved, MemberEmail: "ana@northwind.localhost", MemberName: "Ana North", EmailNotifications: true},
+		{Line: 2, Team: "Northwind", Group: "Resellers", Manager: mgr.Email, Status: storage.StatusApproved, MemberEmail: demoPartner, MemberName: "Ana North", EmailNotifications: true},
 		{Line: 3, Team: "Northwind", Group: "Resellers", Manager: mgr.Email, Status: storage.StatusApproved, MemberEmail: "bo@northwind.localhost", MemberName: "Bo North", EmailNotifications: true},
 		{Line: 4, Team: "Contoso", Group: "Resellers", Status: storage.StatusPending, MemberEmail: "cy@contoso.localhost", MemberName: "Cy Contoso", EmailNotifications: true},
 		{Line: 5, Team: "Fabrikam", Group: "Affiliates", Status: storage.StatusDeclined, MemberEmail: "di@fabrikam.localhost", MemberName: "Di Fabrikam", EmailNotifications: true},
@@ -58,6 +64,6 @@ func (g *gateway) demo() error {
   partners     ana@ and bo@northwind.localhost (Resellers), cy@contoso.localhost (Resellers, pending),
                di@fabrikam.localhost (Affiliates: messaging disabled)
   general address partners@%s
-`, pw, domain)
+`, pw, demoDomain)
 	return nil
 }
