@@ -41,7 +41,7 @@ type IMAPStore interface {
 	// query (BodyStructure only when structure is true).
 	IMAPMessagesCached(ctx context.Context, companyID, mailboxID int64, uids []uint32, structure bool) ([]IMAPMessage, error)
 	// IMAPEnvelopes is IMAPMessagesCached reduced to what FETCH ENVELOPE
-	// reads: UID, MessageID, RawKey, Prefix, ThreadID and
+	// reads, in UID order: UID, MessageID, RawKey, Prefix, ThreadID and
 	// Cached.Envelope; the other fields (Gone too) are left zero. RawKey
 	// may be left empty too for a shared message with a cached ENVELOPE
 	// (IMAPMessages has it). known, when not nil, reports the shared
