@@ -98,6 +98,10 @@ func (s *session) readAhead(seq, n uint32) (*readAhead, error) {
 	var held int64
 	for _, mi := range infos {
 		ra.infos[mi.m.UID] = mi
+		if d := s.srv.blobs.get(mi.m.RawKey); d != nil {
+			mi.data = d
+			continue
+		}
 		if held+mi.m.Size <= aheadBytes {
 			held += mi.m.Size
 			keys = append(keys, mi.m.RawKey)
@@ -110,6 +114,7 @@ func (s *session) readAhead(seq, n uint32) (*readAhead, error) {
 	for _, mi := range infos {
 		if d, ok := data[mi.m.RawKey]; ok {
 			mi.data = d
+			s.srv.blobs.put(mi.m.RawKey, d)
 		}
 	}
 	return ra, nil

@@ -3,6 +3,7 @@ package imapd
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -36,11 +37,15 @@ func TestFetchOneByOne(t *testing.T) {
 		if _, err := c.Copy(imap.SeqSet{{Start: 1, Stop: 0}}, "Mine").Wait(); err != nil {
 			t.Fatal(err)
 		}
+		opts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{{Peek: true},
+			{Peek: true, Specifier: imap.PartSpecifierHeader}, {Peek: true, Specifier: imap.PartSpecifierText, Partial: &imap.SectionPartial{Offset: 3, Size: 100}}}}
+		var inbox map[imap.UID]*fetched
 		for _, box := range []string{"INBOX", "Mine"} {
 			selectBox(t, c, box)
-			opts := &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{{Peek: true},
-				{Peek: true, Specifier: imap.PartSpecifierHeader}, {Peek: true, Specifier: imap.PartSpecifierText, Partial: &imap.SectionPartial{Offset: 3, Size: 100}}}}
 			all := fetchBodies(t, c, imap.UIDSet{{Start: 1, Stop: 0}}, opts)
+			if box == "INBOX" {
+				inbox = all
+			}
 			if len(all) != 300 {
 				t.Fatalf("%s: FETCH 1:* returned %d messages, want 300 (two read-ahead windows and more)", box, len(all))
 			}
@@ -75,6 +80,19 @@ func TestFetchOneByOne(t *testing.T) {
 			}
 			if n := len(res.AllUIDs()); n != 0 {
 				t.Errorf("%s: %d messages marked read by BODY.PEEK[]", box, n)
+			}
+		}
+		// Another reader downloading INBOX one by one, as mbsync does,
+		// finds the small bodies the first one read in memory; a process
+		// with that memory turned off reads them all: the same bytes.
+		for _, srv := range []*testEnv{e, e.another(func(c *Config) { c.BlobCache = -1 })} {
+			r := srv.login(f.Admin.Email, nil)
+			selectBox(t, r, "INBOX")
+			for _, u := range slices.Sorted(maps.Keys(inbox)) {
+				want, got := inbox[u], fetchBodies(t, r, imap.UIDSetNum(u), opts)[u]
+				if got == nil || !bytes.Equal(got.body, want.body) || !bytes.Equal(got.header, want.header) || !bytes.Equal(got.text, want.text) {
+					t.Fatalf("second reader, UID %d: not the bytes the first one read", u)
+				}
 			}
 		}
 		// BODY[] one by one: never marks read in EXAMINE, does in SELECT.

@@ -81,6 +81,10 @@ type Config struct {
 	// in memory for folder listings (see textCache): default 128 MB,
 	// enough for about 250,000 messages; negative turns it off.
 	EnvelopeCache int
+	// BlobCache is how many bytes of small messages read ahead are kept
+	// in memory for the next client that downloads them (see blobCache):
+	// default 64 MB; negative turns it off.
+	BlobCache int
 	// Debug receives the raw protocol when set (it includes passwords).
 	Debug io.Writer
 	// Observe receives command latencies and login results (metrics).
@@ -108,6 +112,7 @@ type Server struct {
 	envChunk    int        // messages per query of a FETCH of ENVELOPE alone
 	oop         bool       // the database runs in its own process
 	texts       *textCache // nil when turned off
+	blobs       *blobCache // nil when turned off
 	ctx         context.Context
 	cancel      context.CancelFunc
 
@@ -155,6 +160,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.EnvelopeCache == 0 {
 		cfg.EnvelopeCache = 128 << 20
 	}
+	if cfg.BlobCache == 0 {
+		cfg.BlobCache = 64 << 20
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, log: cfg.Logger, cache: newLayoutCache(4096), auth: newAuthCache(cfg.AuthCacheTTL), ctx: ctx, cancel: cancel,
 		envChunk:  4 * fetchChunk,
@@ -163,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 	oop, ok := cfg.Store.(interface{ OutOfProcess() bool })
 	s.oop = ok && oop.OutOfProcess()
 	s.texts = newTextCache(cfg.EnvelopeCache)
+	s.blobs = newBlobCache(cfg.BlobCache)
 	s.cacheCh, s.cacheDone = make(chan cacheWrite, 20000), make(chan struct{})
 	go s.writeCaches()
 	s.warmDone = make(chan struct{})

@@ -35,6 +35,7 @@ func (g *gateway) wireIMAP() error {
 		Observe:      g.imapObserver(),
 		// 0 stays 0 (the default), negative stays negative (off)
 		EnvelopeCache: c.EnvelopeCacheMB << 20,
+		BlobCache:     c.BlobCacheMB << 20,
 	})
 	if err != nil {
 		return fmt.Errorf("imap: %w", err)

@@ -73,6 +73,10 @@ type IMAP struct {
 	// EnvelopeCacheMB is the memory kept for cached ENVELOPE texts, in
 	// MB: 0 means the default (128), negative turns it off.
 	EnvelopeCacheMB int `toml:"envelope_cache_mb"`
+	// BlobCacheMB is the memory kept for the bodies of small messages
+	// clients downloaded, in MB: 0 means the default (64), negative turns
+	// it off.
+	BlobCacheMB int `toml:"blob_cache_mb"`
 }
 
 // TLS names the certificate of every listener; reloaded on SIGHUP.
