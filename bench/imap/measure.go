@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -246,4 +248,16 @@ func idleSessions(addr, user string, n int) (func(), error) {
 		return nil, firstErr
 	}
 	return closeAll, nil
+}
+
+// checkpoint has PostgreSQL write out its dirty buffers now (it needs a
+// superuser, as the test DSN's postgres is).
+func checkpoint(dsn string) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(context.Background(), "CHECKPOINT")
+	return err
 }
