@@ -30,7 +30,7 @@ func TestBlobReadSmall(t *testing.T) {
 		}
 		want := map[string][]byte{}
 		var keys []string
-		for i := 0; i < 150; i++ { // three batches, the last one short
+		for i := 0; i < 300; i++ { // batches of 64 (SQLite) and 256 (PostgreSQL), the last one short
 			d := []byte(fmt.Sprintf("message %d\r\n%s", i, bytes.Repeat([]byte{'x'}, i)))
 			k := put(d)
 			want[k] = d
