@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -366,6 +367,9 @@ func expireDeadLeases(t *testing.T, s *sqlstore.Store, restart time.Time) int {
 	for _, e := range q {
 		if e.NextAttemptAt.After(time.Now()) && e.UpdatedAt.Before(restart) {
 			if err := s.RetryEmail(ctx, co.ID, e.ID); err != nil {
+				if errors.Is(err, storage.ErrInvalid) {
+					continue // sent after all: the dead process's last commit landed since the listing
+				}
 				t.Fatal(err)
 			}
 			n++
