@@ -13,9 +13,9 @@ func TestBlobCache(t *testing.T) {
 	key := func(i int) string { return fmt.Sprintf("%032x", i) }
 	held := func() int {
 		n := 0
-		for _, m := range []map[string][]byte{c.cur, c.old} {
-			for k, d := range m {
-				n += len(k) + len(d) + blobOverhead
+		for _, m := range []map[string]gen[[]byte]{c.g.cur, c.g.old} {
+			for k, e := range m {
+				n += len(k) + len(e.v) + blobOverhead
 			}
 		}
 		return n

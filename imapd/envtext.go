@@ -14,21 +14,17 @@ import (
 // messages the texts are 35 MB that PostgreSQL otherwise reads, sends
 // and the driver copies into new strings, for every listing.
 //
-// It holds two generations of at most max/2 bytes each: texts go into
-// the current one, and a text found in the old one moves back into it;
-// when the current one is full it becomes the old one, and the old one
-// is dropped. A text used since the last turn is never lost.
+// It holds two generations (gens) of at most max/2 bytes each: a text
+// used since the last turn is never lost.
 //
 // A listing looks up every message twice, once to leave its text out of
 // the query (has) and once to take it (fill). At 100,000 messages the
 // maps do not fit the CPU's caches and each lookup is a miss, so has
 // reads a bitmap of the ids held instead (about 8 KB per 64,000 ids).
 type textCache struct {
-	mu       sync.Mutex
-	max      int
-	cur, old map[int64]envText
-	curBytes int
-	held     map[int64]*[bitBlock / 64]uint64 // by id / bitBlock
+	mu   sync.Mutex
+	g    *gens[int64, envText]
+	held map[int64]*[bitBlock / 64]uint64 // by id / bitBlock
 }
 
 // envText is one message's cached text and its thread's address.
@@ -48,7 +44,9 @@ func newTextCache(max int) *textCache {
 	if max <= 0 {
 		return nil
 	}
-	return &textCache{max: max, cur: make(map[int64]envText), held: make(map[int64]*[bitBlock / 64]uint64)}
+	c := &textCache{held: make(map[int64]*[bitBlock / 64]uint64)}
+	c.g = newGens[int64, envText](max, func(id int64) { c.mark(id, false) })
+	return c
 }
 
 // has reports whether the text of message id is held.
@@ -103,13 +101,7 @@ func (c *textCache) fill(msgs []storage.IMAPMessage, replyOf func(threadID int64
 			missed = append(missed, i)
 			continue
 		}
-		e, ok := c.cur[m.MessageID]
-		if !ok {
-			if e, ok = c.old[m.MessageID]; ok {
-				c.put(m.MessageID, e) // back into the current generation
-			}
-		}
-		if ok {
+		if e, ok := c.g.get(m.MessageID); ok {
 			m.Cached.Envelope, replies[i] = e.text, e.reply
 		} else {
 			missed = append(missed, i)
@@ -123,17 +115,6 @@ func (c *textCache) fill(msgs []storage.IMAPMessage, replyOf func(threadID int64
 }
 
 func (c *textCache) put(id int64, e envText) {
-	if _, ok := c.cur[id]; ok {
-		return
-	}
-	delete(c.old, id)
-	c.cur[id] = e
+	c.g.put(id, e, len(e.text)+textOverhead)
 	c.mark(id, true)
-	c.curBytes += len(e.text) + textOverhead
-	if c.curBytes > c.max/2 {
-		for id := range c.old {
-			c.mark(id, false)
-		}
-		c.old, c.cur, c.curBytes = c.cur, make(map[int64]envText, len(c.cur)), 0
-	}
 }

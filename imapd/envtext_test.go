@@ -43,23 +43,23 @@ func TestTextCache(t *testing.T) {
 			if !lost && m.Cached.Envelope != text(m.MessageID) || replies[i] != reply(m.ThreadID) {
 				t.Fatalf("round %d: message %d: text %q, reply %q", round, m.MessageID, m.Cached.Envelope, replies[i])
 			}
-			if _, ok := c.cur[m.MessageID]; !ok && !lost && len(c.cur) > 0 {
+			if _, ok := c.g.cur[m.MessageID]; !ok && !lost && len(c.g.cur) > 0 {
 				// The generations turned during this listing: the text
 				// went into the old one, which must still hold it.
-				if _, ok := c.old[m.MessageID]; !ok {
+				if _, ok := c.g.old[m.MessageID]; !ok {
 					t.Fatalf("round %d: message %d listed but held in neither generation", round, m.MessageID)
 				}
 			}
 		}
 		for id := int64(bitBlock - 100); id < bitBlock+100; id++ {
-			_, inCur := c.cur[id]
-			_, inOld := c.old[id]
+			_, inCur := c.g.cur[id]
+			_, inOld := c.g.old[id]
 			if c.has(id) != (inCur || inOld) || inCur && inOld {
 				t.Fatalf("round %d: id %d: has %v, in current %v, in old %v", round, id, c.has(id), inCur, inOld)
 			}
 		}
-		if c.curBytes > max/2 || len(c.cur)+len(c.old) > max/textOverhead {
-			t.Fatalf("round %d: %d bytes in the current generation, %d+%d entries", round, c.curBytes, len(c.cur), len(c.old))
+		if c.g.curBytes > max/2 || len(c.g.cur)+len(c.g.old) > max/textOverhead {
+			t.Fatalf("round %d: %d bytes in the current generation, %d+%d entries", round, c.g.curBytes, len(c.g.cur), len(c.g.old))
 		}
 	}
 	var off *textCache = newTextCache(0)
