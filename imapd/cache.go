@@ -51,6 +51,16 @@ func encodeAddrs(b *strings.Builder, l []imap.Address) {
 	}
 }
 
+// nextAddr parses the first address of a non-empty list of encodeAddrs's
+// form and returns what follows it; ok is false for an item that is not
+// an address (skipped).
+func nextAddr(s string) (name, mbox, host, rest string, ok bool) {
+	it, rest, _ := strings.Cut(s, sepItem)
+	name, addr, ok1 := strings.Cut(it, sepPart)
+	mbox, host, ok2 := strings.Cut(addr, sepPart)
+	return name, mbox, host, rest, ok1 && ok2
+}
+
 // decodeAddrs parses an address list of encode's form into the front of
 // slab and returns the list and what is left of slab.
 func decodeAddrs(s string, slab []imap.Address) ([]imap.Address, []imap.Address) {
@@ -59,11 +69,9 @@ func decodeAddrs(s string, slab []imap.Address) ([]imap.Address, []imap.Address)
 	}
 	n := 0
 	for s != "" {
-		var it string
-		it, s, _ = strings.Cut(s, sepItem)
-		name, rest, ok1 := strings.Cut(it, sepPart)
-		mbox, host, ok2 := strings.Cut(rest, sepPart)
-		if ok1 && ok2 {
+		var name, mbox, host string
+		var ok bool
+		if name, mbox, host, s, ok = nextAddr(s); ok {
 			slab[n] = imap.Address{Name: name, Mailbox: mbox, Host: host}
 			n++
 		}

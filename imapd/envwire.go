@@ -94,11 +94,9 @@ func digits(s string) bool {
 func (w *fetchWire) cachedAddresses(b []byte, s string) []byte {
 	n := 0
 	for s != "" {
-		var it string
-		it, s, _ = strings.Cut(s, sepItem)
-		name, rest, ok1 := strings.Cut(it, sepPart)
-		mbox, host, ok2 := strings.Cut(rest, sepPart)
-		if !ok1 || !ok2 {
+		var name, mbox, host string
+		var ok bool
+		if name, mbox, host, s, ok = nextAddr(s); !ok {
 			continue
 		}
 		if n == 0 {
